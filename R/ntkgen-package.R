@@ -1,0 +1,13 @@
+#' ntkgen: Neural Tangent Kernels for Genetic Risk Prediction
+#'
+#' Neural tangent kernels (NTK) of fully connected ReLU networks over genotype
+#' matrices ([ntk_kernel()], [grm()]), with a C core, OpenMP and an optional CUDA
+#' path, feeding a linear mixed model and kernel ridge regression.
+#'
+#' Options:
+#' * `ntkgen.threads`: default number of threads of the compiled code (default:
+#'   all processors, or 2 under `R CMD check`).
+#'
+#' @keywords internal
+#' @useDynLib ntkgen, .registration = TRUE, .fixes = "C_"
+"_PACKAGE"

@@ -1,0 +1,99 @@
+# One set of argument checks, used by every exported function.  Every error names the
+# argument the user got wrong.
+
+stop_arg <- function(arg, ...) {
+  stop(sprintf("`%s` %s", arg, paste0(...)), call. = FALSE)
+}
+
+# A single number; `integer` requires a whole number; bounds are inclusive unless
+# `open_lower` / `open_upper`.
+check_number <- function(x, arg, lower = -Inf, upper = Inf, integer = FALSE,
+                         open_lower = FALSE, open_upper = FALSE, allow_inf = FALSE) {
+  if (!is.numeric(x) && !is.logical(x)) stop_arg(arg, "must be a number, not ", class(x)[1L], ".")
+  if (length(x) != 1L) stop_arg(arg, "must be a single number (length ", length(x), " given).")
+  if (is.na(x)) stop_arg(arg, "must not be NA.")
+  if (!allow_inf && !is.finite(x)) stop_arg(arg, "must be finite.")
+  if (integer && is.finite(x) && x != round(x)) stop_arg(arg, "must be a whole number.")
+  if (x < lower || (open_lower && x == lower))
+    stop_arg(arg, "must be ", if (open_lower) "> " else ">= ", format(lower), " (", format(x), " given).")
+  if (x > upper || (open_upper && x == upper))
+    stop_arg(arg, "must be ", if (open_upper) "< " else "<= ", format(upper), " (", format(x), " given).")
+  if (integer && is.finite(x)) as.integer(x) else as.numeric(x)
+}
+
+check_flag <- function(x, arg) {
+  if (!is.logical(x) || length(x) != 1L || is.na(x)) stop_arg(arg, "must be TRUE or FALSE.")
+  x
+}
+
+check_threads <- function(threads) {
+  check_number(threads, "threads", lower = 1, integer = TRUE)
+}
+
+# A numeric matrix (data frames of numeric columns are converted).  `allow_na`: NA
+# (not NaN/Inf) allowed.  Returns a double matrix.
+check_numeric_matrix <- function(x, arg, allow_na = FALSE, min_rows = 1L) {
+  if (is.data.frame(x)) {
+    ok <- vapply(x, function(col) is.numeric(col) || is.logical(col), logical(1))
+    if (!all(ok)) stop_arg(arg, "must contain only numeric columns; not numeric: ",
+                           paste(names(x)[!ok], collapse = ", "), ".")
+    x <- as.matrix(x)
+  }
+  if (is.vector(x) && is.numeric(x)) stop_arg(arg, "must be a matrix, not a vector.")
+  if (!is.matrix(x)) stop_arg(arg, "must be a numeric matrix or data frame, not ", class(x)[1L], ".")
+  if (!is.numeric(x) && !is.logical(x)) stop_arg(arg, "must be numeric, not ", typeof(x), ".")
+  if (storage.mode(x) != "double") storage.mode(x) <- "double"
+  if (any(is.nan(x))) stop_arg(arg, "contains NaN.")
+  if (any(is.infinite(x))) stop_arg(arg, "contains infinite values.")
+  if (!allow_na && anyNA(x)) stop_arg(arg, "contains missing values (NA).")
+  if (nrow(x) < min_rows) stop_arg(arg, "must have at least ", min_rows, " rows (", nrow(x), " given).")
+  if (ncol(x) < 1L) stop_arg(arg, "must have at least one column.")
+  x
+}
+
+# A numeric vector of length n (NA allowed when allow_na).
+check_numeric_vector <- function(x, arg, n = NULL, allow_na = FALSE) {
+  if (is.matrix(x) && ncol(x) == 1L) x <- drop(x)
+  if (!is.numeric(x) && !is.logical(x)) stop_arg(arg, "must be a numeric vector, not ", class(x)[1L], ".")
+  x <- as.double(x)
+  if (any(is.nan(x))) stop_arg(arg, "contains NaN.")
+  if (any(is.infinite(x))) stop_arg(arg, "contains infinite values.")
+  if (!allow_na && anyNA(x)) stop_arg(arg, "contains missing values (NA).")
+  if (!is.null(n) && length(x) != n)
+    stop_arg(arg, "must have length ", n, " (", length(x), " given).")
+  x
+}
+
+# A kernel matrix: numeric, finite, square n x n (or nr x nc when given), symmetric
+# when square and `symmetric`.  `psd`: reject strongly non-PSD matrices (smallest
+# eigenvalue below -tol * largest), tolerating round-off.
+check_kernel <- function(K, arg, n = NULL, symmetric = TRUE, psd = FALSE, tol = 1e-6,
+                         ncol_expected = NULL) {
+  if (is.data.frame(K)) K <- as.matrix(K)
+  if (inherits(K, "Matrix")) K <- as.matrix(K)
+  if (!is.matrix(K) || !(is.numeric(K) || is.logical(K)))
+    stop_arg(arg, "must be a numeric matrix, not ", class(K)[1L], ".")
+  if (storage.mode(K) != "double") storage.mode(K) <- "double"
+  if (anyNA(K)) stop_arg(arg, "contains missing values (NA/NaN).")
+  if (any(is.infinite(K))) stop_arg(arg, "contains infinite values.")
+  if (symmetric) {
+    if (nrow(K) != ncol(K)) stop_arg(arg, "must be square (", nrow(K), " x ", ncol(K), " given).")
+    if (!is.null(n) && nrow(K) != n)
+      stop_arg(arg, "must be ", n, " x ", n, " to match the data (", nrow(K), " x ", ncol(K), " given).")
+    scale <- max(abs(diag(K)), 1e-300)
+    if (max(abs(K - t(K))) > 1e-8 * scale) stop_arg(arg, "must be symmetric.")
+    if (psd) {
+      ev <- eigen(K, symmetric = TRUE, only.values = TRUE)$values
+      if (min(ev) < -tol * max(abs(ev)))
+        stop_arg(arg, "is not positive semi-definite (smallest eigenvalue ",
+                 signif(min(ev), 3), ", largest ", signif(max(ev), 3), ").")
+    }
+  } else {
+    if (!is.null(n) && nrow(K) != n)
+      stop_arg(arg, "must have ", n, " rows (", nrow(K), " given).")
+    if (!is.null(ncol_expected) && ncol(K) != ncol_expected)
+      stop_arg(arg, "must have ", ncol_expected, " columns, one per training individual (",
+               ncol(K), " given).")
+  }
+  K
+}

@@ -1,0 +1,93 @@
+/* ntkgen core: plain C on plain pointers, no R headers.
+ *
+ * Every public core routine returns an int status: NTK_OK (0) on success or one of
+ * the negative codes below.  Matrices are column-major (Fortran order) like R's.
+ * Workspace that a routine allocates itself is freed before it returns, on every path.
+ */
+#ifndef NTKGEN_H
+#define NTKGEN_H
+
+#include <stddef.h>
+
+enum {
+  NTK_OK               =   0,
+  NTK_ERR_ALLOC        =  -1, /* out of memory */
+  NTK_ERR_LAPACK       =  -2, /* a LAPACK routine returned info != 0 */
+  NTK_ERR_NOT_PD       =  -3, /* matrix not positive (semi-)definite */
+  NTK_ERR_ARG          =  -4, /* invalid argument (should have been caught in R) */
+  NTK_ERR_INTERRUPTED  =  -5, /* the user interrupted */
+  NTK_ERR_CUDA         =  -6, /* a CUDA / cuBLAS call failed */
+  NTK_ERR_NO_CUDA      =  -7, /* CUDA requested but not compiled in / no device */
+  NTK_ERR_NOT_CONVERGED=  -8, /* an iteration did not converge */
+  NTK_ERR_IO           =  -9, /* file could not be read / bad format */
+  NTK_ERR_SINGULAR     = -10, /* singular system */
+  NTK_ERR_NONFINITE    = -11  /* a non-finite value appeared */
+};
+
+/* Message for a status code (static string). */
+const char *ntk_status_message(int status);
+
+/* Returns 1 when the user asked to interrupt, 0 otherwise.  Implemented in the R glue
+ * (r_util.c) without a longjmp, so core code may call it on the main thread (never
+ * inside a parallel region), clean up, and return NTK_ERR_INTERRUPTED. */
+int ntk_interrupt_pending(void);
+
+/* Number of threads to use: requested (>= 1) capped by the OpenMP thread limit and the
+ * number of processors; 1 without OpenMP. */
+int ntk_threads(int requested);
+int ntk_has_openmp(void);
+
+/* ---- spectral engine (spectral.c) --------------------------------------------------
+ * Eigendecomposition of the symmetric n x n matrix A (lower triangle read; A unchanged)
+ * by LAPACK dsyevr.  values: n eigenvalues in DECREASING order (like R's eigen());
+ * vectors: n x n, column j the unit eigenvector of values[j].  *info receives LAPACK's
+ * info.  Returns NTK_OK, NTK_ERR_ALLOC or NTK_ERR_LAPACK.  Cost O(n^3), memory 2 n^2. */
+int ntk_eigen_sym(int n, const double *A, double *values, double *vectors, int *info);
+
+/* ---- NTK kernels (ntk_analytic.c, ntk_empirical.c) -----------------------------------
+ * Network: depth L >= 1 hidden ReLU layers of width w and a linear read-out, NTK
+ * parameterisation (neural-tangents): h1 = sw W1 x / sqrt(p) + sb b1, a = relu(h),
+ * h_{l+1} = sw W_{l+1} a_l / sqrt(w) + sb b_{l+1}, f = sw v' a_L / sqrt(w) + sb c.
+ * X: n x p training inputs (already standardised), Z: m x p (or NULL); the result K is
+ * n x n (Z == NULL, symmetric, both triangles filled) or m x n (rows = Z, cols = X).
+ */
+typedef struct {
+  int depth;        /* hidden ReLU layers, >= 1 */
+  double sw, sb;    /* sigma_w >= 0, sigma_b >= 0 */
+  int nthreads;     /* OpenMP threads, >= 1 */
+} ntk_arch;
+
+/* Empirical-network weights, one initialisation, all N(0, 1), concatenated in this
+ * order (also the order in which they are drawn from R's RNG):
+ *   W1 (w x p, column-major), b1 (w), then for l = 2..L: W_l (w x w), b_l (w),
+ *   then v (w), c (1).   Length ntk_weights_length(p, w, L). */
+size_t ntk_weights_length(int p, int width, int depth);
+
+/* Analytic infinite-width NTK.  K: n x n (Z NULL) or m x n.  diag_rows (length n, or m
+ * when Z is given; may be NULL) receives k(x_i, x_i) (resp. k(z_i, z_i)), needed to
+ * normalise a test-by-train kernel.  Cost O(n^2 p / 2 + n^2 L) (symmetric) or
+ * O(m n p + m n L); memory: K plus O(n + m). */
+int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
+                 const ntk_arch *a, double *K, double *diag_rows);
+
+/* Empirical NTK of one network of width w with the given weights (layout above):
+ * K <- (accumulate ? K : 0) + scale * Theta, and likewise for diag_rows (may be NULL),
+ * so that n_init initialisations can be averaged into the same K.  No Jacobian is
+ * formed: per dense layer the contribution is (input Gram * sw^2 / fan_in + sb^2)
+ * elementwise-times (Gram of the back-propagated signals at its outputs).
+ * Cost O(n p w + n w^2 L + n^2 w L); memory K plus O((n + m) w L) activations. */
+int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int width,
+                  const ntk_arch *a, const double *weights, double scale, int accumulate,
+                  double *K, double *diag_rows);
+
+#ifdef NTKGEN_CUDA
+/* ---- CUDA path (ntk_cuda.cu): same contracts as the CPU routines above -------------- */
+int ntk_cuda_device_count(void);   /* >= 0; 0 when the driver reports none or fails */
+int ntk_cuda_analytic(const double *X, int n, const double *Z, int m, int p,
+                      const ntk_arch *a, double *K, double *diag_rows);
+int ntk_cuda_empirical(const double *X, int n, const double *Z, int m, int p, int width,
+                       const ntk_arch *a, const double *weights, double scale,
+                       int accumulate, double *K, double *diag_rows);
+#endif
+
+#endif

@@ -1,0 +1,42 @@
+/* .Call glue for the spectral engine. */
+#include "r_util.h"
+
+/* eigen_sym(K): list(values, vectors), values decreasing, like eigen(K, symmetric = TRUE) */
+SEXP C_eigen_sym(SEXP K)
+{
+  int n, nc, info = 0, nprot = 0;
+  ntk_arg_matrix(K, "K", &n, &nc);
+  if (n != nc) error("`K` must be a square matrix");
+  if (n < 1) error("`K` must have at least one row");
+  SEXP values = PROTECT(allocVector(REALSXP, n)); nprot++;
+  SEXP vectors = PROTECT(allocMatrix(REALSXP, n, n)); nprot++;
+  int st = ntk_eigen_sym(n, REAL(K), REAL(values), REAL(vectors), &info);
+  ntk_stop_on_status(st, "dsyevr", info);
+  SEXP out = PROTECT(allocVector(VECSXP, 2)); nprot++;
+  SET_VECTOR_ELT(out, 0, values);
+  SET_VECTOR_ELT(out, 1, vectors);
+  SEXP nms = PROTECT(allocVector(STRSXP, 2)); nprot++;
+  SET_STRING_ELT(nms, 0, mkChar("values"));
+  SET_STRING_ELT(nms, 1, mkChar("vectors"));
+  setAttrib(out, R_NamesSymbol, nms);
+  UNPROTECT(nprot);
+  return out;
+}
+
+SEXP C_build_info(void)
+{
+  SEXP out = PROTECT(allocVector(LGLSXP, 2));
+  LOGICAL(out)[0] = ntk_has_openmp();
+#ifdef NTKGEN_CUDA
+  LOGICAL(out)[1] = 1;
+#else
+  LOGICAL(out)[1] = 0;
+#endif
+  UNPROTECT(1);
+  return out;
+}
+
+SEXP C_max_threads(void)
+{
+  return ScalarInteger(ntk_threads(1 << 20));
+}

@@ -1,0 +1,18 @@
+/* Shared helpers of the .Call glue files (r_*.c). */
+#ifndef NTK_R_UTIL_H
+#define NTK_R_UTIL_H
+#define USE_FC_LEN_T
+#include <R.h>
+#include <Rinternals.h>
+#include "ntkgen.h"
+
+/* Turns a non-zero core status into an R error naming the routine (and LAPACK's info
+ * when given, else pass 0).  Returns only when status == NTK_OK. */
+void ntk_stop_on_status(int status, const char *routine, int info);
+
+/* Argument coercion with errors that name the argument. */
+double ntk_arg_double(SEXP x, const char *arg);
+int ntk_arg_int(SEXP x, const char *arg);
+/* a numeric (double) matrix; returns its dims through nr, nc */
+void ntk_arg_matrix(SEXP x, const char *arg, int *nr, int *nc);
+#endif
