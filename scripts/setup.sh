@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what ntkgen needs on a fresh Debian (bookworm) machine with R 4.2, as root:
+# OpenBLAS (so R's BLAS/LAPACK is fast), pandoc + knitr + rmarkdown (vignettes), the
+# suggested R packages.  Idempotent: installs only what is missing.
+set -euo pipefail
+
+apt_pkgs=(libopenblas0-pthread pandoc r-cran-knitr r-cran-rmarkdown r-cran-future
+          r-cran-future.apply r-cran-progressr r-cran-cli r-cran-testthat)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Suggested packages that Debian does not ship: from CRAN (rrBLUP is pure R; BGLR holds
+# the wheat data of the real-data vignette).
+Rscript --vanilla -e '
+  repos <- c(CRAN = "https://cloud.r-project.org")
+  want <- c("rrBLUP", "BGLR")
+  have <- rownames(installed.packages())
+  need <- setdiff(want, have)
+  if (length(need)) {
+    message("setup: installing from CRAN: ", paste(need, collapse = ", "))
+    install.packages(need, repos = repos, quiet = TRUE, Ncpus = 2L)
+  }
+  miss <- setdiff(want, rownames(installed.packages()))
+  if (length(miss)) message("setup: could not install ", paste(miss, collapse = ", "),
+                            " (tests and vignettes that need them are skipped)")
+'
+echo "setup: R BLAS is $(Rscript -e 'cat(sessionInfo()$BLAS)')"
