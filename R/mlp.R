@@ -125,7 +125,8 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
   er <- res$epochs_run
   history <- data.frame(epoch = seq_len(er), train_loss = res$train_loss[seq_len(er)],
                         val_loss = res$val_loss[seq_len(er)])
-  stopped <- nv > 0 && er < epochs
+  # the core stops when `patience` epochs passed without improvement
+  stopped <- nv > 0 && res$best_epoch >= 1L && er - res$best_epoch >= patience
   if (verbose)
     message(sprintf("mlp_fit: %d epoch(s) run%s; best epoch %d.", er,
                     if (stopped) " (early stop)" else "", res$best_epoch))
