@@ -151,3 +151,35 @@ test_that("mlp_fit errors name the argument", {
   expect_error(predict(fit), "`newdata`")
   expect_error(predict(fit, matrix(0, 2, 3)), "`newdata`")
 })
+
+test_that("predict() equals a plain R inference pass with the running statistics", {
+  set.seed(9)
+  X <- matrix(rnorm(80 * 3, mean = 2, sd = 3), 80, 3)
+  y <- 5 + X[, 1] + rnorm(80)
+  fit <- mlp_fit(X, y, hidden = c(5, 4), epochs = 8)
+  Z <- matrix(rnorm(10 * 3), 10, 3)
+  th <- fit$theta; k <- 0
+  take <- function(m) { v <- th[k + seq_len(m)]; k <<- k + m; v }
+  A <- sweep(sweep(Z, 2, colMeans(X)), 2, apply(X, 2, sd), "/")
+  u <- 0
+  for (h in c(5, 4)) {
+    W <- matrix(take(ncol(A) * h), ncol(A), h)
+    g <- take(h); b <- take(h)
+    rm <- fit$run_mean[u + seq_len(h)]; rv <- fit$run_var[u + seq_len(h)]; u <- u + h
+    S <- sweep(sweep(A %*% W, 2, rm), 2, sqrt(rv + 1e-5), "/")
+    A <- pmax(sweep(sweep(S, 2, g, "*"), 2, b, "+"), 0)
+  }
+  pr <- drop(A %*% take(4)) + take(1)
+  expect_equal(predict(fit, Z), mean(y) + sd(y) * pr, tolerance = 1e-10)
+  # the running statistics moved away from their initial 0 / 1
+  expect_gt(max(abs(fit$run_mean)), 0.01)
+})
+
+test_that("a trailing minibatch of one row is skipped under batch norm", {
+  set.seed(10)
+  X <- matrix(rnorm(33 * 2), 33, 2)
+  y <- X[, 1] + rnorm(33, sd = 0.1)
+  fit <- mlp_fit(X, y, hidden = 4, batch_size = 32, validation = 0, epochs = 3)
+  expect_true(all(is.finite(fit$history$train_loss)))
+  expect_true(all(is.finite(predict(fit, X))))
+})
