@@ -57,8 +57,11 @@
 #'   are returned on the original scale of `y`). Constant columns are only centred.
 #' @param verbose logical; report the stopping epoch with `message()`.
 #' @param bn_momentum momentum of the batch-norm running statistics.
-#' @return An object of class `ntk_mlp`: a list with the fitted weights (`theta`, in the
-#'   layout described in `src/mlp.h`), batch-norm running statistics, `history` (a data
+#' @return An object of class `ntk_mlp`: a list with the fitted weights (`theta`: for each
+#'   hidden layer the weight matrix (inputs x units, column-major), then
+#'   \eqn{\gamma}{gamma} and \eqn{\beta}{beta} (batch norm) or the bias; then the
+#'   output weights and bias), the batch-norm running statistics (`run_mean`,
+#'   `run_var`, layer after layer), `history` (a data
 #'   frame of `epoch`, `train_loss` = mean minibatch loss in training mode and
 #'   `val_loss` = validation loss, both mean squared errors on the standardised
 #'   scale), `epochs_run`, `best_epoch`, `stopped_early`, the standardisation, the
