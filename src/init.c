@@ -9,6 +9,11 @@ extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
 /* r_cuda.c */
 extern SEXP C_cuda_device_count(void);
+/* r_mlp.c */
+extern SEXP C_mlp_init(SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_mlp_loss_grad(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_mlp_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_mlp_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -17,6 +22,11 @@ static const R_CallMethodDef CallEntries[] = {
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
   /* r_cuda.c */
   {"cuda_device_count", (DL_FUNC) &C_cuda_device_count, 0},
+  /* r_mlp.c */
+  {"mlp_init",      (DL_FUNC) &C_mlp_init,      4},
+  {"mlp_loss_grad", (DL_FUNC) &C_mlp_loss_grad, 7},
+  {"mlp_train",     (DL_FUNC) &C_mlp_train,     8},
+  {"mlp_predict",   (DL_FUNC) &C_mlp_predict,   7},
   {NULL, NULL, 0}
 };
 
