@@ -313,7 +313,8 @@ static int ctx_start(ntk_cu_ctx *c, size_t *budget)
 }
 
 /* Tile sizes for an R x C output from `elems` doubles per tile buffer: a single tile
- * when it fits, else square tiles (sym) or full-width row strips when possible.
+ * when it fits, else square tiles (sym: diagonal tiles must be square) or
+ * min(R, sqrt(elems)) rows by as many columns as fit.
  * Returns 0 when not even a minimal tile fits. */
 static int choose_tiles(int R, int C, int sym, size_t elems, int *rb, int *cb)
 {
@@ -403,7 +404,7 @@ extern "C" int ntk_cuda_analytic(const double *X, int n, const double *Z, int m,
   size_t budget = 0;
   NTK_TRY(ctx_start(&ctx, &budget));
 
-  size_t resident = ((size_t) n * p + (sym ? 0 : (size_t) m * p) + (size_t) n + R) *
+  size_t resident = ((size_t) n * p + (sym ? 0 : (size_t) m * p) + (size_t) n + 2 * (size_t) R) *
                     sizeof(double);
   if (resident >= budget) return ctx_free(&ctx, NTK_ERR_ALLOC);
   size_t elems = (budget - resident) / sizeof(double);
