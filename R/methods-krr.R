@@ -82,7 +82,7 @@ coef.ntk_krr <- function(object, s = "lambda.min", ...) {
 #' @export
 predict.ntk_krr <- function(object, K_new, s = "lambda.min", X_new = NULL, ...) {
   a <- krr_alpha(object, s)
-  if (missing(K_new)) return(fitted(object, s = s))
+  if (missing(K_new)) return(stats::fitted(object, s = s))
   K_new <- check_kernel(K_new, "K_new", symmetric = FALSE, ncol_expected = object$n)
   m <- nrow(K_new)
   if (is.null(object$X)) {
@@ -136,7 +136,7 @@ fitted.ntk_krr <- function(object, s = "lambda.min", ...) {
 #' @rdname fitted.ntk_krr
 #' @export
 residuals.ntk_krr <- function(object, s = "lambda.min", ...) {
-  object$y - fitted(object, s = s)
+  object$y - stats::fitted(object, s = s)
 }
 
 #' Print and summarise a kernel ridge regression fit
