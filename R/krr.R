@@ -9,15 +9,26 @@
 #' leave-one-out (`"loo"`).
 #'
 #' @section Centring and covariates:
-#' The offset \eqn{Z\beta} is the intercept only (`X = NULL`: `y` is centred by its
-#' mean) or the intercept plus the covariates `X`, fitted by ordinary least squares.
-#' The offset is always estimated on the individuals the kernel part is trained on:
-#' in cross-validation, on the training folds only (the training mean, or the OLS fit
-#' of `y` on `cbind(1, X)` in the training folds), and it is added back to the
-#' held-out predictions from the same training fit; for the final fit, the closed-form
-#' criteria and [predict()], on all individuals with `y` observed. The closed-form
-#' criteria treat the offset as fixed (they are computed on the centred or
-#' residualised `y`).
+#' The offset \eqn{Z\beta} is the intercept only (`X = NULL`) or the intercept plus
+#' the covariates `X` (\eqn{Z} = `cbind(1, X)`). It is always estimated on the
+#' individuals the kernel part is trained on: in cross-validation on the training
+#' folds only, and added back to the held-out predictions from the same training fit;
+#' for the final fit, the closed-form criteria and [predict()], on all individuals
+#' with `y` observed.
+#' * `offset = "ols"` (default): `y` is centred by the training mean (`X = NULL`), or
+#'   the OLS fit of `y` on `cbind(1, X)` in the training set is regressed out; the
+#'   kernel ridge regression is then fitted to these residuals, and the closed-form
+#'   criteria treat the offset as fixed (they are computed on the residuals).
+#' * `offset = "gls"`: \eqn{\beta} is estimated jointly with the kernel part, per
+#'   lambda, as the unpenalised part of the penalised least-squares problem:
+#'   \eqn{\beta = (Z'V^{-1}Z)^{-1}Z'V^{-1}y}{beta = (Z' V^-1 Z)^-1 Z' V^-1 y} with
+#'   \eqn{V = K + \lambda I}{V = K + lambda I}. The predictions are then the BLUP of the
+#'   linear mixed model \eqn{y = Z\beta + g + e}{y = Z beta + g + e},
+#'   \eqn{g \sim N(0, \sigma^2_g K)}{g ~ N(0, s2_g K)}, at
+#'   \eqn{\lambda = \sigma^2_e / \sigma^2_g}{lambda = s2_e / s2_g}, and the
+#'   closed-form criteria use the full smoother including the fixed effects. The two
+#'   choices coincide when `X = NULL` and the rows of `K` sum to zero (e.g. a GRM of
+#'   column-centred genotypes).
 #'
 #' @section The lambda scale:
 #' `lambda` is always on the KRR scale, the ridge added to the kernel: \eqn{K + \lambda I}.
@@ -71,11 +82,14 @@
 #'   in order, so `set.seed()` reproduces them.
 #' @param foldid optional vector of length `n` fixing the folds (any labels, at least
 #'   two distinct among the observed individuals; entries where `y` is `NA` are
-#'   ignored and may be `NA`). Overrides `nfolds`.
+#'   ignored and may be `NA`). Overrides `nfolds`. `nfolds` and `foldid` are used only
+#'   by `criterion = "cv"`.
 #' @param criterion `"cv"` (default), `"kare"`, `"gcv"` or `"loo"`.
 #' @param X optional covariates (numeric matrix or data frame with `n` rows, or a
 #'   numeric vector), regressed out by OLS together with an intercept (see Centring).
 #' @param ... must be empty; the options below must be named.
+#' @param offset `"ols"` (default) or `"gls"`: how the intercept and covariates are
+#'   estimated (see Centring and covariates).
 #' @param nlambda number of values of the default grid (41).
 #' @param lambda_range multipliers of `mean(diag(K))` giving the ends of the default
 #'   grid (`c(1e-4, 1e4)`).
@@ -85,9 +99,10 @@
 #'   `cvlo` (`cvm` +/- `cvsd`; `NA` unless `"cv"`), `cvraw` (folds x lambdas mean
 #'   squared errors, `"cv"` only), `fit.preval` (held-out predictions, `n x nlambda`,
 #'   `"cv"` only), `foldid` (integer, `NA` where unused), `nfolds`, `lambda.min`,
-#'   `lambda.1se`, `index` (their positions in `lambda`), `beta` (intercept and
-#'   covariate coefficients), `alpha` (`n x 2` dual coefficients at `lambda.min` and
-#'   `lambda.1se`, zero where `y` is `NA`), `fitted.values` (at `lambda.min`, all `n`
+#'   `lambda.1se`, `index` (their positions in `lambda`), `offset`, `beta` (`q x 2`
+#'   intercept and covariate coefficients at `lambda.min` and `lambda.1se`; the two
+#'   columns are equal for `offset = "ols"`), `alpha` (`n x 2` dual coefficients at
+#'   `lambda.min` and `lambda.1se`, zero where `y` is `NA`), `fitted.values` (at `lambda.min`, all `n`
 #'   individuals), `y`, `n`, `nobs`, and `K`, `X` (kept to compute the fit at other
 #'   lambdas; `K` is the caller's matrix, not a copy, unless it had to be converted).
 #' @references Jacot A, Simsek B, Spadaro F, Hongler C, Gabriel F (2020). Kernel
@@ -112,7 +127,7 @@
 #' @export
 ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
                     criterion = c("cv", "kare", "gcv", "loo"), X = NULL, ...,
-                    nlambda = 41, lambda_range = c(1e-4, 1e4)) {
+                    offset = c("ols", "gls"), nlambda = 41, lambda_range = c(1e-4, 1e4)) {
   cl <- match.call()
   if (...length() > 0L) {
     nms <- names(list(...))
@@ -121,6 +136,8 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
          ".", call. = FALSE)
   }
   criterion <- check_choice(criterion, c("cv", "kare", "gcv", "loo"), "criterion")
+  offset <- check_choice(offset, c("ols", "gls"), "offset")
+  gls <- as.integer(offset == "gls")
   y <- check_numeric_vector(y, "y", allow_na = TRUE)
   n <- length(y)
   if (n < 3L) stop_arg("y", "must have at least 3 elements (", n, " given).")
@@ -137,11 +154,11 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
   lambda <- krr_grid(lambda, K, obs, nlambda, lambda_range)
   nlam <- length(lambda)
 
-  out <- list(call = cl, criterion = criterion, lambda = lambda,
+  out <- list(call = cl, criterion = criterion, offset = offset, lambda = lambda,
               lambda_kare = lambda / nobs)
   if (criterion == "cv") {
     fo <- krr_folds(foldid, nfolds, n, obs, Z)
-    cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, Z, lambda)
+    cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, Z, gls, lambda)
     w <- tabulate(fo$fold0[obs], fo$nfolds)
     cvm <- drop(crossprod(w, cv$cvraw)) / sum(w)
     dev <- sweep(cv$cvraw, 2L, cvm)^2
@@ -160,8 +177,7 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
     id1se <- match(lambda.1se, lambda)
   } else {
     which <- match(criterion, c("kare", "gcv", "loo")) - 1L
-    cr <- .Call(C_krr_criterion, K, y, obs, Z, lambda, which)
-    cvm <- cr$value
+    cvm <- .Call(C_krr_criterion, K, y, obs, Z, gls, lambda, which)
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
                        loo = "Leave-one-out mean-squared error")
     out$cvm <- cvm
@@ -176,14 +192,15 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
                       dimnames = list(c("min", "1se"), "Lambda"))
 
   sel <- unique(stats::na.omit(c(out$lambda.min, out$lambda.1se)))
-  fit <- .Call(C_krr_fit, K, y, obs, Z, sel)
-  alpha <- fit$alpha[, match(c(out$lambda.min, out$lambda.1se), sel), drop = FALSE]
+  fit <- .Call(C_krr_fit, K, y, obs, Z, gls, sel)
+  j <- match(c(out$lambda.min, out$lambda.1se), sel)
+  alpha <- fit$alpha[, j, drop = FALSE]
   dimnames(alpha) <- list(rownames(K), c("lambda.min", "lambda.1se"))
-  beta <- fit$beta
-  names(beta) <- colnames(Z)
+  beta <- fit$beta[, j, drop = FALSE]
+  dimnames(beta) <- list(colnames(Z), c("lambda.min", "lambda.1se"))
   out$beta <- beta
   out$alpha <- alpha
-  out$fitted.values <- krr_predict_raw(K, alpha[, 1L], Z, beta)
+  out$fitted.values <- krr_predict_raw(K, alpha[, 1L], Z, beta[, 1L])
   names(out$fitted.values) <- rownames(K)
   out$y <- y
   out$n <- n

@@ -10,9 +10,9 @@ extern SEXP C_max_threads(void);
 /* r_cuda.c */
 extern SEXP C_cuda_device_count(void);
 /* r_krr.c */
-extern SEXP C_krr_cv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-extern SEXP C_krr_fit(SEXP, SEXP, SEXP, SEXP, SEXP);
-extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_cv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -22,9 +22,9 @@ static const R_CallMethodDef CallEntries[] = {
   /* r_cuda.c */
   {"cuda_device_count", (DL_FUNC) &C_cuda_device_count, 0},
   /* r_krr.c */
-  {"krr_cv",        (DL_FUNC) &C_krr_cv,        6},
-  {"krr_fit",       (DL_FUNC) &C_krr_fit,       5},
-  {"krr_criterion", (DL_FUNC) &C_krr_criterion, 6},
+  {"krr_cv",        (DL_FUNC) &C_krr_cv,        7},
+  {"krr_fit",       (DL_FUNC) &C_krr_fit,       6},
+  {"krr_criterion", (DL_FUNC) &C_krr_criterion, 7},
   {NULL, NULL, 0}
 };
 

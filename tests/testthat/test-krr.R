@@ -92,7 +92,7 @@ test_that("CV with covariates regresses them out within each training fold", {
   expect_identical(fit$lambda.min, ref$lambda.min)
   expect_identical(fit$lambda.1se, ref$lambda.1se)
   obs <- !is.na(y)
-  expect_equal(unname(fit$beta), unname(lm.fit(cbind(1, d$X)[obs, ], y[obs])$coefficients),
+  expect_equal(unname(fit$beta[, 1]), unname(lm.fit(cbind(1, d$X)[obs, ], y[obs])$coefficients),
                tolerance = 1e-10)
 })
 
