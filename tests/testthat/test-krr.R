@@ -265,3 +265,72 @@ test_that("bad input gives errors naming the argument", {
   expect_error(predict(fit, K, s = "lambda.max"), "`s`")
   expect_error(coef(fit, s = NA_real_), "`s`")
 })
+
+# GLS offset: beta = (Z'V^-1 Z)^-1 Z'V^-1 y, alpha = V^-1 (y - Z beta), V = K + lambda I.
+gls_fit <- function(K, y, Z, lam) {
+  Vi <- solve(K + lam * diag(length(y)))
+  beta <- solve(crossprod(Z, Vi %*% Z), crossprod(Z, Vi %*% y))
+  list(beta = drop(beta), alpha = drop(Vi %*% (y - Z %*% beta)), Vi = Vi)
+}
+
+test_that("offset = 'gls': CV equals an explicit loop and predictions equal the BLUP", {
+  d <- krr_data(n = 70, nonlinear = TRUE, seed = 13, n_na = 2)
+  y <- d$y + drop(d$X %*% c(0.5, 1))
+  foldid <- rep(1:4, length.out = 70)
+  lam <- c(10, 1, 0.1)
+  fit <- ntk_krr(y, d$K, lambda = lam, foldid = foldid, X = d$X, offset = "gls")
+  obs <- which(!is.na(y))
+  Z <- cbind(1, d$X)
+  raw <- matrix(NA_real_, 4, 3)
+  for (k in 1:4) {
+    tr <- obs[foldid[obs] != k]; te <- obs[foldid[obs] == k]
+    for (l in 1:3) {
+      g <- gls_fit(d$K[tr, tr], y[tr], Z[tr, ], lam[l])
+      p <- drop(Z[te, ] %*% g$beta + d$K[te, tr] %*% g$alpha)
+      raw[k, l] <- mean((y[te] - p)^2)
+    }
+  }
+  expect_equal(fit$cvraw, raw, tolerance = 1e-8)
+  # final fit: the BLUP with lambda = s2_e / s2_g, at lambda.min and another lambda
+  for (lm in c(fit$lambda.min, 0.5)) {
+    g <- gls_fit(d$K[obs, obs], y[obs], Z[obs, ], lm)
+    expect_equal(unname(fitted(fit, s = lm)), drop(Z %*% g$beta + d$K[, obs] %*% g$alpha),
+                 tolerance = 1e-8)
+    expect_equal(unname(attr(coef(fit, s = lm), "beta")), unname(g$beta), tolerance = 1e-8)
+  }
+  # intercept only, rows of K summing to zero: GLS and OLS fits coincide (the criteria
+  # differ: with "gls" they count the intercept in the smoother)
+  K0 <- tcrossprod(d$G) / ncol(d$G)
+  y0 <- ifelse(is.na(d$y), 0, d$y)
+  f1 <- ntk_krr(y0, K0, lambda = lam, criterion = "gcv")
+  f2 <- ntk_krr(y0, K0, lambda = lam, criterion = "gcv", offset = "gls")
+  for (s in c(3, 0.3)) expect_equal(fitted(f1, s = s), fitted(f2, s = s), tolerance = 1e-8)
+})
+
+test_that("offset = 'gls': KARE, GCV, LOO use the full smoother; LOO equals refitting", {
+  d <- krr_data(n = 45, p = 30, nonlinear = TRUE, seed = 14)
+  y <- d$y + drop(d$X %*% c(1, -0.5))
+  Z <- cbind(1, d$X)
+  n <- 45
+  lam <- c(4, 0.4, 0.04)
+  gcv <- loo <- loo_refit <- numeric(3)
+  for (l in seq_along(lam)) {
+    g <- gls_fit(d$K, y, Z, lam[l])
+    P <- solve(crossprod(Z, g$Vi %*% Z), crossprod(Z, g$Vi))
+    S <- Z %*% P + d$K %*% g$Vi %*% (diag(n) - Z %*% P)
+    r <- drop((diag(n) - S) %*% y)
+    gcv[l] <- n * sum(r^2) / sum(diag(diag(n) - S))^2
+    loo[l] <- mean((r / (1 - diag(S)))^2)
+    loo_refit[l] <- mean(sapply(1:n, function(i) {
+      gi <- gls_fit(d$K[-i, -i], y[-i], Z[-i, ], lam[l])
+      (y[i] - sum(Z[i, ] * gi$beta) - sum(d$K[i, -i] * gi$alpha))^2
+    }))
+  }
+  expect_equal(loo, loo_refit, tolerance = 1e-8)
+  args <- list(y = y, K = d$K, lambda = lam, X = d$X, offset = "gls")
+  expect_equal(do.call(ntk_krr, c(args, criterion = "gcv"))$cvm, gcv, tolerance = 1e-8)
+  expect_equal(do.call(ntk_krr, c(args, criterion = "kare"))$cvm, gcv, tolerance = 1e-8)
+  expect_equal(do.call(ntk_krr, c(args, criterion = "loo"))$cvm, loo, tolerance = 1e-8)
+  expect_error(do.call(ntk_krr, c(args, offset = "reml")), "formal argument|`offset`")
+  expect_error(ntk_krr(y, d$K, offset = "reml"), "`offset`")
+})
