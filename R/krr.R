@@ -44,9 +44,9 @@
 #' With \eqn{H = K(K + \lambda I)^{-1}} and \eqn{y_c} the centred (residualised) `y`:
 #' * `"cv"`: the mean squared error over held-out folds. As in `cv.glmnet` (grouped),
 #'   `cvm` is the mean of the per-fold mean squared errors weighted by fold size and
-#'   `cvsd` the standard error: the square root of the fold-size-weighted mean of the
-#'   squared deviations of the per-fold errors from `cvm`, divided by
-#'   `nfolds - 1`. `lambda.min` is the (largest) lambda of smallest `cvm`,
+#'   `cvsd` its standard error, `sqrt(v / (nfolds - 1))` with `v` the
+#'   fold-size-weighted mean of the squared deviations of the per-fold errors from
+#'   `cvm`. `lambda.min` is the (largest) lambda of smallest `cvm`,
 #'   `lambda.1se` the largest lambda whose `cvm` is within one `cvsd` of that minimum
 #'   (`cvm <= cvm[min] + cvsd[min]`).
 #' * `"gcv"`: \eqn{n \|(I - H) y_c\|^2 / \mathrm{tr}(I - H)^2}{n ||(I - H) y_c||^2 / tr(I - H)^2}.
@@ -55,18 +55,30 @@
 #'   \eqn{r = (I - H) y_c}.
 #' * `"kare"`: \eqn{\rho} above.
 #'
+#' With `offset = "gls"`, \eqn{H} is replaced by the full smoother \eqn{S} including
+#' the fixed effects, \eqn{I - S = \lambda V^{-1}(I - Z(Z'V^{-1}Z)^{-1}Z'V^{-1})}{I - S = lambda V^-1 (I - Z (Z' V^-1 Z)^-1 Z' V^-1)},
+#' and \eqn{y_c} by \eqn{y} (GCV and LOO as above; KARE as GCV, with
+#' \eqn{\lambda\,\mathrm{tr}(K + \lambda I)^{-1}}{lambda tr (K + lambda I)^-1}
+#' replaced by \eqn{\mathrm{tr}(I - S)}{tr(I - S)}); the leave-one-out formula is
+#' then exact for refitting the fixed effects without each individual.
+#'
 #' For the closed-form criteria `lambda.min` is the (largest) lambda minimising the
 #' criterion and `lambda.1se` is `NA`.
 #'
 #' @section Computation:
 #' Per fold, the training kernel (indexed from `K`, never recomputed) is
-#' eigendecomposed ONCE; the centred training `y` and the test-by-train kernel block
-#' are rotated into the eigenbasis once, after which each lambda costs
-#' \eqn{O(n_{train} n_{test})}{O(n_train n_test)}. The closed-form criteria need one
-#' eigendecomposition of the kernel of all observed individuals, then \eqn{O(n)} per
-#' lambda (KARE, GCV) or \eqn{O(n^2)} per lambda (LOO, the \eqn{n} diagonal entries
-#' of \eqn{H}). The final dual coefficients at `lambda.min` and `lambda.1se` come
-#' from a Cholesky factorisation of \eqn{K + \lambda I}.
+#' eigendecomposed ONCE (\eqn{O(n_{train}^3)}{O(n_train^3)}); the centred training `y`
+#' (with `"gls"`: `y` and the covariates) and the test-by-train kernel block are
+#' rotated into the eigenbasis once, after which each lambda costs
+#' \eqn{O(n_{train} n_{test})}{O(n_train n_test)} (one matrix product covers the
+#' grid). The closed-form criteria need one eigendecomposition of the kernel of all
+#' observed individuals, then \eqn{O(n)} per lambda (KARE, GCV; \eqn{O(n q^2)} with
+#' `q` offset columns and `"gls"`) or \eqn{O(n^2)} per lambda (LOO: the \eqn{n}
+#' diagonal entries of \eqn{H}, each a sum over the \eqn{n} eigenvalues, computed
+#' for the whole grid by one matrix product with the squared eigenvector entries).
+#' The final dual coefficients at `lambda.min` and `lambda.1se` come from a Cholesky
+#' factorisation of \eqn{K + \lambda I}{K + lambda I} (\eqn{O(n^3/3)}), as do those
+#' at any other `s` asked of [coef()], [predict()] or [fitted()].
 #'
 #' @param y numeric phenotype vector of length `n`. `NA` entries are not used for
 #'   fitting (nor in any fold); their values are predicted (see [fitted.ntk_krr()]).
@@ -86,7 +98,7 @@
 #'   by `criterion = "cv"`.
 #' @param criterion `"cv"` (default), `"kare"`, `"gcv"` or `"loo"`.
 #' @param X optional covariates (numeric matrix or data frame with `n` rows, or a
-#'   numeric vector), regressed out by OLS together with an intercept (see Centring).
+#'   numeric vector), fitted together with an intercept (see Centring and covariates).
 #' @param ... must be empty; the options below must be named.
 #' @param offset `"ols"` (default) or `"gls"`: how the intercept and covariates are
 #'   estimated (see Centring and covariates).
