@@ -107,13 +107,15 @@ int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfo
 int ntk_krr_solve(int n, const double *K, int nidx, const int *idx, int q, const double *Z,
                   const double *y, int gls, int nlam, const double *lambda, double *beta,
                   double *alpha, int *info);
-/* KARE (which = 0) / GCV (1) from eigenvalues d, ty = U'y and (q > 0) Zr = U'Z for a
- * GLS offset.  O(n q^2) per lambda. */
+/* KARE (which = 0) / GCV (1) from eigenvalues d, ty = U'y (gls = 0: U'yc) and
+ * Zr = U'Z, counting the offset (OLS, gls = 0, or GLS per lambda, gls = 1) in the
+ * smoother.  O(n) (gls = 0) or O(n q^2) (gls = 1) per lambda after O(n q^2) setup. */
 int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const double *Zr,
-                       int nlam, const double *lambda, int which, double *value);
-/* Exact LOO MSE from d, U, ty (and Zr when q > 0).  O(n^2 (1 + q)) per lambda. */
+                       int gls, int nlam, const double *lambda, int which, double *value);
+/* Exact LOO MSE of the whole fit (offset refitted without each individual) from d, U,
+ * ty and Zr.  O(n^2) per lambda (+ O(n^2 q) for gls = 1) after O(n^2 q) setup. */
 int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int q,
-                  const double *Zr, int nlam, const double *lambda, double *value);
+                  const double *Zr, int gls, int nlam, const double *lambda, double *value);
 /* which: 0 KARE, 1 GCV, 2 LOO on K[idx, idx], offset Z[idx, ] beta by OLS (gls = 0)
  * or GLS per lambda (gls = 1).  One eigendecomposition; cost O(nidx^3). */
 int ntk_krr_criterion(int n, const double *K, int nidx, const int *idx, int q,
