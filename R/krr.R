@@ -31,17 +31,22 @@
 #'   column-centred genotypes).
 #'
 #' @section The lambda scale:
-#' `lambda` is always on the KRR scale, the ridge added to the kernel: \eqn{K + \lambda I}.
-#' KARE is defined for the ridge on the normalised kernel \eqn{K/n}:
+#' `lambda` is always on the KRR scale, the ridge added to the kernel: \eqn{K + \lambda I}{K + lambda I}.
+#' KARE (Jacot et al. 2020) is defined for the ridge \eqn{l} on the normalised kernel
+#' \eqn{K/n}:
 #' \deqn{\rho(l) = \frac{n^{-1} y'(K/n + lI)^{-2} y}{(n^{-1}\mathrm{tr}(K/n + lI)^{-1})^2},}{rho(l) = ((1/n) y' (K/n + l I)^-2 y) / ((1/n) tr (K/n + l I)^-1)^2,}
-#' so \eqn{\lambda = n l}, with \eqn{n} the number of individuals with `y` observed.
-#' The fit stores both: `lambda` (KRR scale) and `lambda_kare = lambda / n`.
-#' KARE is algebraically equal to GCV on the same `lambda` (the factors
-#' \eqn{\lambda^2} cancel); both are offered so that results can be reported under
-#' either name.
+#' and \eqn{(K/n + lI)^{-1} = n (K + nlI)^{-1}}{(K/n + l I)^-1 = n (K + n l I)^-1}, so
+#' \eqn{\lambda = n l}{lambda = n l}, with \eqn{n} the number of individuals with `y`
+#' observed. The fit stores both: `lambda` (KRR scale, used by every argument and
+#' method) and `lambda_kare = lambda / n` (the \eqn{l} of the formula).
 #'
 #' @section Criteria:
-#' With \eqn{H = K(K + \lambda I)^{-1}} and \eqn{y_c} the centred (residualised) `y`:
+#' Notation: \eqn{H = K(K + \lambda I)^{-1}}{H = K (K + lambda I)^-1},
+#' \eqn{P_Z = Z(Z'Z)^{-1}Z'}{P_Z = Z (Z'Z)^-1 Z'} the OLS hat matrix of the offset
+#' (\eqn{11'/n} without covariates), \eqn{y_c = (I - P_Z) y}{y_c = (I - P_Z) y} the
+#' centred (residualised) `y`, and \eqn{S} the smoother of the whole fit (fitted
+#' values \eqn{S y}), which counts the offset:
+#' \eqn{S = P_Z + H(I - P_Z)}{S = P_Z + H (I - P_Z)} for `offset = "ols"`.
 #' * `"cv"`: the mean squared error over held-out folds. As in `cv.glmnet` (grouped),
 #'   `cvm` is the mean of the per-fold mean squared errors weighted by fold size and
 #'   `cvsd` its standard error, `sqrt(v / (nfolds - 1))` with `v` the
@@ -49,18 +54,29 @@
 #'   `cvm`. `lambda.min` is the (largest) lambda of smallest `cvm`,
 #'   `lambda.1se` the largest lambda whose `cvm` is within one `cvsd` of that minimum
 #'   (`cvm <= cvm[min] + cvsd[min]`).
-#' * `"gcv"`: \eqn{n \|(I - H) y_c\|^2 / \mathrm{tr}(I - H)^2}{n ||(I - H) y_c||^2 / tr(I - H)^2}.
-#' * `"loo"`: the exact leave-one-out mean squared error of the kernel part,
-#'   \eqn{n^{-1}\sum_i (r_i / (1 - H_{ii}))^2}{mean((r_i / (1 - H_ii))^2)} with
-#'   \eqn{r = (I - H) y_c}.
-#' * `"kare"`: \eqn{\rho} above.
+#' * `"gcv"`: \eqn{n \|(I - S) y\|^2 / \mathrm{tr}(I - S)^2}{n ||(I - S) y||^2 / tr(I - S)^2},
+#'   where \eqn{(I - S) y = (I - H) y_c}.
+#' * `"loo"`: the exact leave-one-out mean squared error of the whole fit, the offset
+#'   refitted without each individual:
+#'   \eqn{e_i = (r_i + c_i y_{c,i} / (1 - h_i)) / (1 - H_{ii})}{e_i = (r_i + c_i y_c[i] / (1 - h_i)) / (1 - H_ii)}
+#'   with \eqn{r = (I - H) y_c}, \eqn{c_i = ((I - H) P_Z)_{ii}}{c_i = ((I - H) P_Z)_ii}
+#'   and \eqn{h_i = (P_Z)_{ii}}{h_i = (P_Z)_ii} (the OLS deletion formula combined with
+#'   the kernel ridge identity \eqn{r_i / (1 - H_{ii})}{r_i / (1 - H_ii)}).
+#' * `"kare"`: \eqn{\rho} above with \eqn{y} the centred \eqn{y_c} and the trace taken
+#'   on the residual space of the offset,
+#'   \eqn{\mathrm{tr}((I - P_Z)(K/n + lI)^{-1})}{tr((I - P_Z)(K/n + l I)^-1)}. As
+#'   \eqn{\lambda\,\mathrm{tr}((I - P_Z)(K + \lambda I)^{-1}) = \mathrm{tr}(I - S)}{lambda tr((I - P_Z)(K + lambda I)^-1) = tr(I - S)},
+#'   KARE is algebraically equal to GCV at the same `lambda` (the factors
+#'   \eqn{\lambda^2} cancel); both names are offered for reporting.
 #'
-#' With `offset = "gls"`, \eqn{H} is replaced by the full smoother \eqn{S} including
-#' the fixed effects, \eqn{I - S = \lambda V^{-1}(I - Z(Z'V^{-1}Z)^{-1}Z'V^{-1})}{I - S = lambda V^-1 (I - Z (Z' V^-1 Z)^-1 Z' V^-1)},
-#' and \eqn{y_c} by \eqn{y} (GCV and LOO as above; KARE as GCV, with
-#' \eqn{\lambda\,\mathrm{tr}(K + \lambda I)^{-1}}{lambda tr (K + lambda I)^-1}
-#' replaced by \eqn{\mathrm{tr}(I - S)}{tr(I - S)}); the leave-one-out formula is
-#' then exact for refitting the fixed effects without each individual.
+#' Counting the offset in the smoother matters: for a kernel whose rows sum to zero
+#' (e.g. a GRM of column-centred genotypes) the uncorrected criteria computed on
+#' \eqn{y_c} with \eqn{H} alone tend to zero as \eqn{\lambda \to 0}{lambda -> 0}.
+#' With `offset = "gls"`, \eqn{S = ZP + H(I - ZP)}{S = Z P + H (I - Z P)} with
+#' \eqn{P = (Z'V^{-1}Z)^{-1}Z'V^{-1}}{P = (Z' V^-1 Z)^-1 Z' V^-1}, so that
+#' \eqn{I - S = \lambda V^{-1}(I - ZP)}{I - S = lambda V^-1 (I - Z P)}; GCV and KARE
+#' are as above and LOO is \eqn{((I - S) y)_i / (I - S)_{ii}}{((I - S) y)_i / (I - S)_ii},
+#' exact for refitting the fixed effects without each individual.
 #'
 #' For the closed-form criteria `lambda.min` is the (largest) lambda minimising the
 #' criterion and `lambda.1se` is `NA`.
