@@ -49,6 +49,11 @@ for (k in seq_len(nfolds)) {
   }
 }
 t_naive <- t_naive_sub * nlambda / length(sub)
+
+# closed-form criteria on all n: one eigendecomposition of the n x n kernel
+t_eig_full <- el(e <- eigen(K, symmetric = TRUE)); rm(e)
+t_kare <- el(fk <- ntk_krr(y, K, criterion = "kare", nlambda = nlambda))
+t_loo <- el(fl <- ntk_krr(y, K, criterion = "loo", nlambda = nlambda))
 agree <- max(abs(err_naive - fit$cvraw[, sub]) / fit$cvraw[, sub])
 
 cat(sprintf("n = %d, %d folds x %d lambdas, BLAS: %s\n", n, nfolds, nlambda,
@@ -60,3 +65,8 @@ cat(sprintf("naive solve() loop (timed %d of %d lambdas per fold, extrapolated l
 cat(sprintf("ratio ntk_krr / five eigen()          : %8.3f (target <= 1.3)\n", t_krr / t_eig))
 cat(sprintf("ratio naive loop / ntk_krr            : %8.1f\n", t_naive / t_krr))
 cat(sprintf("max relative difference of fold MSEs, naive vs ntk_krr: %.2e\n", agree))
+cat(sprintf("one eigen() of the %d x %d kernel    : %8.2f s\n", n, n, t_eig_full))
+cat(sprintf("ntk_krr kare / one eigen()            : %8.3f (%.2f s)\n", t_kare / t_eig_full, t_kare))
+cat(sprintf("ntk_krr loo  / one eigen()            : %8.3f (%.2f s)\n", t_loo / t_eig_full, t_loo))
+if (file.exists("/proc/loadavg"))
+  cat("load average at the end (other processes share the cores):", readLines("/proc/loadavg"), "\n")
