@@ -130,7 +130,8 @@
 #'   `lambda.1se`, `index` (their positions in `lambda`), `offset`, `beta` (`q x 2`
 #'   intercept and covariate coefficients at `lambda.min` and `lambda.1se`; the two
 #'   columns are equal for `offset = "ols"`), `alpha` (`n x 2` dual coefficients at
-#'   `lambda.min` and `lambda.1se`, zero where `y` is `NA`), `fitted.values` (at `lambda.min`, all `n`
+#'   `lambda.min` and `lambda.1se`, zero where `y` is `NA`; the `lambda.1se` columns
+#'   of `beta` and `alpha` are `NA` for the closed-form criteria), `fitted.values` (at `lambda.min`, all `n`
 #'   individuals), `y`, `n`, `nobs`, and `K`, `X` (kept to compute the fit at other
 #'   lambdas; `K` is the caller's matrix, not a copy, unless it had to be converted).
 #' @references Jacot A, Simsek B, Spadaro F, Hongler C, Gabriel F (2020). Kernel
