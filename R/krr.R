@@ -152,7 +152,11 @@
 #' head(predict(fit, K[1:5, ], s = "lambda.1se"))
 #' # closed-form choice of lambda from one eigendecomposition
 #' fit_kare <- ntk_krr(y, K, criterion = "kare")
-#' c(krr = fit_kare$lambda.min, kare = fit_kare$lambda.min / fit_kare$nobs)
+#' c(krr = fit_kare$lambda.min, kare = fit_kare$lambda_kare[fit_kare$index[1]])
+#' # fixed effects estimated jointly (GLS): the LMM BLUP at lambda = s2_e / s2_g
+#' X <- cbind(age = rnorm(n))
+#' fit_gls <- ntk_krr(y, K, X = X, criterion = "loo", offset = "gls")
+#' fit_gls$beta
 #' @export
 ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
                     criterion = c("cv", "kare", "gcv", "loo"), X = NULL, ...,
