@@ -14,6 +14,10 @@ extern SEXP C_mlp_init(SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_mlp_loss_grad(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_mlp_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_mlp_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* r_krr.c */
+extern SEXP C_krr_cv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -27,6 +31,10 @@ static const R_CallMethodDef CallEntries[] = {
   {"mlp_loss_grad", (DL_FUNC) &C_mlp_loss_grad, 7},
   {"mlp_train",     (DL_FUNC) &C_mlp_train,     8},
   {"mlp_predict",   (DL_FUNC) &C_mlp_predict,   7},
+  /* r_krr.c */
+  {"krr_cv",        (DL_FUNC) &C_krr_cv,        7},
+  {"krr_fit",       (DL_FUNC) &C_krr_fit,       6},
+  {"krr_criterion", (DL_FUNC) &C_krr_criterion, 7},
   {NULL, NULL, 0}
 };
 

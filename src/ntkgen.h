@@ -80,6 +80,48 @@ int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int wid
                   const ntk_arch *a, const double *weights, double scale, int accumulate,
                   double *K, double *diag_rows);
 
+/* ---- kernel ridge regression (krr.c, kare.c) -----------------------------------------
+ * K: n x n symmetric kernel (column-major); index sets (idx, rows, cols) are 0-based
+ * into K, so folds index the full kernel and never recompute it.  Z: n x q design of
+ * the offset (column of ones, plus covariates), fitted by OLS on the training rows. */
+/* out (nr x nc) <- K[rows, cols].  Cost O(nr nc). */
+void ntk_gather(int n, const double *K, int nr, const int *rows, int nc, const int *cols,
+                double *out);
+/* OLS of y[idx] on Z[idx, ] (dgels): beta (q), resid (nidx).  NTK_ERR_SINGULAR when
+ * Z[idx, ] is rank-deficient.  Cost O(nidx q^2). */
+int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *Z,
+                   const double *y, double *beta, double *resid, int *info);
+/* GLS offset in the eigenbasis for one lambda (Zr = U'Z, ty = U'y, w = 1/(d + lambda)):
+ * beta = (Zr' W Zr)^-1 Zr' W ty, t = ty - Zr beta, chol = Cholesky factor.  O(n q^2). */
+int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double *w,
+                  double *beta, double *t, double *chol);
+/* K-fold CV over a lambda grid.  fold: n ints in 0..nfolds (0 = unused); gls: offset
+ * by OLS once per fold (0) or by GLS per lambda (1); fold_mse: nfolds x nlam; pred:
+ * n x nlam held-out predictions (or NULL).  One eigendecomposition per fold.
+ * Cost per fold O(nT^3 + nV nT^2 + nV nT nlam + nT q^2 nlam). */
+int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfolds,
+               int q, const double *Z, int gls, int nlam, const double *lambda,
+               double *fold_mse, double *pred, int *info);
+/* Fit on idx for each lambda by Cholesky: beta (q x nlam), alpha (nidx x nlam).
+ * Cost O(nlam nidx^3 / 3). */
+int ntk_krr_solve(int n, const double *K, int nidx, const int *idx, int q, const double *Z,
+                  const double *y, int gls, int nlam, const double *lambda, double *beta,
+                  double *alpha, int *info);
+/* KARE (which = 0) / GCV (1) from eigenvalues d, ty = U'y (gls = 0: U'yc) and
+ * Zr = U'Z, counting the offset (OLS, gls = 0, or GLS per lambda, gls = 1) in the
+ * smoother.  O(n) (gls = 0) or O(n q^2) (gls = 1) per lambda after O(n q^2) setup. */
+int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const double *Zr,
+                       int gls, int nlam, const double *lambda, int which, double *value);
+/* Exact LOO MSE of the whole fit (offset refitted without each individual) from d, U,
+ * ty and Zr.  O(n^2) per lambda (+ O(n^2 q) for gls = 1) after O(n^2 q) setup. */
+int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int q,
+                  const double *Zr, int gls, int nlam, const double *lambda, double *value);
+/* which: 0 KARE, 1 GCV, 2 LOO on K[idx, idx], offset Z[idx, ] beta by OLS (gls = 0)
+ * or GLS per lambda (gls = 1).  One eigendecomposition; cost O(nidx^3). */
+int ntk_krr_criterion(int n, const double *K, int nidx, const int *idx, int q,
+                      const double *Z, const double *y, int gls, int nlam,
+                      const double *lambda, int which, double *value, int *info);
+
 #ifdef NTKGEN_CUDA
 /* ---- CUDA path (ntk_cuda.cu): same contracts as the CPU routines above -------------- */
 int ntk_cuda_device_count(void);   /* >= 0; 0 when the driver reports none or fails */
