@@ -9,6 +9,12 @@ extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
 /* r_cuda.c */
 extern SEXP C_cuda_device_count(void);
+/* r_kernel.c */
+extern SEXP C_col_moments(SEXP, SEXP);
+extern SEXP C_standardize(SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_ntk_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                         SEXP, SEXP);
+extern SEXP C_weights_length(SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -17,6 +23,11 @@ static const R_CallMethodDef CallEntries[] = {
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
   /* r_cuda.c */
   {"cuda_device_count", (DL_FUNC) &C_cuda_device_count, 0},
+  /* r_kernel.c */
+  {"col_moments", (DL_FUNC) &C_col_moments, 2},
+  {"standardize", (DL_FUNC) &C_standardize, 5},
+  {"ntk_kernel", (DL_FUNC) &C_ntk_kernel, 13},
+  {"weights_length", (DL_FUNC) &C_weights_length, 3},
   {NULL, NULL, 0}
 };
 
