@@ -25,17 +25,18 @@
 #define NTK_PI 3.141592653589793238462643383279502884
 #define NTK_ANALYTIC_BLOCK 512
 
-/* Per-point diagonal recursion.  s0 = Sigma0(x, x).  Writes sq[l] = sqrt(Sigma_l(x, x)) and
- * isq[l] = 1 / sq[l] (0 when Sigma_l(x, x) = 0) for l = 0..L-1; returns Theta_L(x, x).
- * Cost O(L). */
-static double diag_recursion(double s0, const ntk_arch *a, double *sq, double *isq)
+/* Per-point diagonal recursion.  s0 = Sigma0(x, x).  Writes sq[l * ld] =
+ * sqrt(Sigma_l(x, x)) and isq[l * ld] = 1 / sq[l * ld] (0 when Sigma_l(x, x) = 0) for
+ * l = 0..L-1 (layer-major storage); returns Theta_L(x, x).  Cost O(L). */
+static double diag_recursion(double s0, const ntk_arch *a, double *sq, double *isq,
+                             size_t ld)
 {
   const double sw2 = a->sw * a->sw, sb2 = a->sb * a->sb;
   double s = s0 > 0 ? s0 : 0, th = s;
   for (int l = 0; l < a->depth; l++) {
     if (sq) {
-      sq[l] = sqrt(s);
-      isq[l] = s > 0 ? 1.0 / sq[l] : 0.0;
+      sq[l * ld] = sqrt(s);
+      isq[l * ld] = s > 0 ? 1.0 / sq[l * ld] : 0.0;
     }
     s = 0.5 * sw2 * s + sb2;            /* t = 0: sin t = 0, (pi - t) c / (2 pi) = 1/2 */
     th = th * 0.5 * sw2 + s;
@@ -53,23 +54,66 @@ static void row_sqnorms(const double *X, int n, int p, double *out)
   }
 }
 
-/* Recursion for one entry: sig = Sigma0(x, x'); per-layer diagonal roots of both points.
- * Cost O(L): L acos + L sqrt. */
-static inline double ntk_entry(double sig, int L, double k1, double sb2,
-                               const double *sqi, const double *isqi,
-                               const double *sqj, const double *isqj)
+/* arccos on [-1, 1], branch-free, with an error of a few ulp: several times faster than
+ * the C library's inside the recursion loop below (no mispredicted branches, independent
+ * iterations).  The rational approximation R of (asin(s) - s) / s^3 in z = s^2 and the
+ * range reduction acos(|x|) = 2 asin(sqrt((1 - |x|) / 2)) for |x| > 1/2 are those of
+ * fdlibm's e_acos.c:
+ * Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+ * Developed at SunSoft, a Sun Microsystems, Inc. business.
+ * Permission to use, copy, modify, and distribute this software is freely granted,
+ * provided that this notice is preserved. */
+static const double
+  pio2 = 1.57079632679489661923,
+  pS0 = 1.66666666666666657415e-01, pS1 = -3.25565818622400915405e-01,
+  pS2 = 2.01212532134862925881e-01, pS3 = -4.00555345006794114027e-02,
+  pS4 = 7.91534994289814532176e-04, pS5 = 3.47933107596021167570e-05,
+  qS1 = -2.40339491173441421878e+00, qS2 = 2.02094576023350569471e+00,
+  qS3 = -6.88283971605453293030e-01, qS4 = 7.70381505559019352791e-02;
+
+static inline double ntk_acos(double x)
 {
-  double th = sig;
-  for (int l = 0; l < L; l++) {
-    double c = sig * isqi[l] * isqj[l];
-    c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
-    double t = acos(c);
-    double s = sqrt((1.0 - c) * (1.0 + c));
-    double pt = NTK_PI - t;
-    sig = k1 * sqi[l] * sqj[l] * (s + pt * c) + sb2;
-    th = th * k1 * pt + sig;
+  double a = fabs(x);
+  int big = a > 0.5;
+  double z = big ? 0.5 * (1.0 - a) : a * a;
+  double s = big ? sqrt(z) : a;
+  double p = z * (pS0 + z * (pS1 + z * (pS2 + z * (pS3 + z * (pS4 + z * pS5)))));
+  double q = 1.0 + z * (qS1 + z * (qS2 + z * (qS3 + z * qS4)));
+  double y = s + s * (p / q);                      /* asin(s) */
+  double r = big ? 2.0 * y : pio2 - y;             /* acos(|x|) */
+  return x < 0 ? NTK_PI - r : r;
+}
+
+#define NTK_CHUNK 128
+
+/* The recursion for entries rows i0..i1-1 of column j: col[i] holds Sigma0 - sb^2 on
+ * entry and Theta_L on exit.  sq, isq: layer-major per-point diagonal roots of the rows
+ * (leading dimension ld), sqj, isqj: those of the column point (stride ldj).  Layers are
+ * the outer loop over a chunk of entries so the iterations of the inner loop are
+ * independent.  Cost O((i1 - i0) L): L acos + L sqrt per entry. */
+static void ntk_column(double *col, int i0, int i1, int L, double k1, double sb2,
+                       const double *sq, const double *isq, size_t ld,
+                       const double *sqj, const double *isqj, size_t ldj)
+{
+  double sig[NTK_CHUNK], th[NTK_CHUNK];
+  for (int c0 = i0; c0 < i1; c0 += NTK_CHUNK) {
+    int len = i1 - c0 < NTK_CHUNK ? i1 - c0 : NTK_CHUNK;
+    for (int i = 0; i < len; i++) th[i] = sig[i] = col[c0 + i] + sb2;
+    for (int l = 0; l < L; l++) {
+      const double *sqi = sq + l * ld + c0, *isqi = isq + l * ld + c0;
+      const double aj = k1 * sqj[l * ldj], iaj = isqj[l * ldj];
+      for (int i = 0; i < len; i++) {
+        double c = sig[i] * isqi[i] * iaj;
+        c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
+        double pt = NTK_PI - ntk_acos(c);
+        double sn = sqrt((1.0 - c) * (1.0 + c));
+        double sg = aj * sqi[i] * (sn + pt * c) + sb2;
+        sig[i] = sg;
+        th[i] = th[i] * k1 * pt + sg;
+      }
+    }
+    for (int i = 0; i < len; i++) col[c0 + i] = th[i];
   }
-  return th;
 }
 
 /* Copies the strict lower triangle of the n x n K into the upper one, in tiles.
@@ -100,7 +144,7 @@ int ntk_analytic_diag(const double *X, int n, int p, const ntk_arch *a, double *
   const double sw2 = a->sw * a->sw, sb2 = a->sb * a->sb;
   row_sqnorms(X, n, p, d);
   for (int i = 0; i < n; i++)
-    d[i] = diag_recursion(sw2 * d[i] / p + sb2, a, NULL, NULL);
+    d[i] = diag_recursion(sw2 * d[i] / p + sb2, a, NULL, NULL, 0);
   return NTK_OK;
 }
 
@@ -128,41 +172,42 @@ int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
 
   row_sqnorms(X, n, p, thx);
   for (int i = 0; i < n; i++)
-    thx[i] = diag_recursion(alpha * thx[i] + sb2, a, sqx + (size_t) i * Lw, isqx + (size_t) i * Lw);
+    thx[i] = diag_recursion(alpha * thx[i] + sb2, a, sqx + i, isqx + i, (size_t) n);
   if (!sym) {
     row_sqnorms(Z, m, p, thz);
     for (int i = 0; i < m; i++)
-      thz[i] = diag_recursion(alpha * thz[i] + sb2, a, sqz + (size_t) i * Lw, isqz + (size_t) i * Lw);
+      thz[i] = diag_recursion(alpha * thz[i] + sb2, a, sqz + i, isqz + i, (size_t) m);
   }
 
   const double zero = 0.0;
   int status = NTK_OK;
-  for (int j0 = 0; j0 < n; j0 += NTK_ANALYTIC_BLOCK) {
+  /* phase 1: Sigma0 - sb^2 by BLAS, block of columns by block (rows j0.. when symmetric);
+   * all BLAS first, then all OpenMP work, so that the BLAS library's own threads have
+   * finished spinning before the recursion's threads start */
+  for (int j0 = 0; j0 < n && status == NTK_OK; j0 += NTK_ANALYTIC_BLOCK) {
     int b = n - j0 < NTK_ANALYTIC_BLOCK ? n - j0 : NTK_ANALYTIC_BLOCK;
-    /* Sigma0 - sb^2 for rows r0.. of columns j0..j0+b-1 */
     int r0 = sym ? j0 : 0, rows = nr - r0;
     const double *A = sym ? X + r0 : Z;
-    double *Kb = K + (size_t) j0 * nr + r0;
     F77_CALL(dgemm)("N", "T", &rows, &b, &p, &alpha, A, &nr, X + j0, &n, &zero,
-                    Kb, &nr FCONE FCONE);
-    if (L > 0 || sb2 != 0) {
+                    K + (size_t) j0 * nr + r0, &nr FCONE FCONE);
+    if (j0 + b < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
+  }
+  /* phase 2: the recursion, column by column (OpenMP), entries in chunks */
+  const int RB = 4 * NTK_ANALYTIC_BLOCK;
+  for (int j0 = 0; j0 < n && status == NTK_OK; j0 += RB) {
+    int b = n - j0 < RB ? n - j0 : RB;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 8)
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 4)
 #endif
-      for (int jj = 0; jj < b; jj++) {
-        int j = j0 + jj;
-        double *col = K + (size_t) j * nr;
-        const double *sj = sqx + (size_t) j * Lw, *ij = isqx + (size_t) j * Lw;
-        int i0 = sym ? j + 1 : 0;
-        if (sym) col[j] = thx[j];
-        for (int i = i0; i < nr; i++)
-          col[i] = ntk_entry(col[i] + sb2, L, k1, sb2, sqz + (size_t) i * Lw,
-                             isqz + (size_t) i * Lw, sj, ij);
-      }
-    } else if (sym) {
-      for (int jj = 0; jj < b; jj++) K[(size_t) (j0 + jj) * (nr + 1)] = thx[j0 + jj];
+    for (int jj = 0; jj < b; jj++) {
+      int j = j0 + jj;
+      double *col = K + (size_t) j * nr;
+      if (sym) col[j] = thx[j];
+      if (L == 0 && sb2 == 0) continue;
+      ntk_column(col, sym ? j + 1 : 0, nr, L, k1, sb2, sqz, isqz, (size_t) nr,
+                 sqx + j, isqx + j, (size_t) n);
     }
-    if (j0 + b < n && ntk_interrupt_pending()) { status = NTK_ERR_INTERRUPTED; break; }
+    if (j0 + b < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
   }
   if (status == NTK_OK) {
     if (sym) ntk_mirror_lower(K, n, nthreads);
