@@ -174,7 +174,7 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
   dn <- list(rownames(if (is.null(Z)) X else Z), rownames(X))
   if (all(vapply(dn, is.null, logical(1)))) dn <- NULL
   settings <- list(kind = kind, depth = if (kind == "grm") NA_integer_ else depth,
-                   width = if (kind == "grm") NA_real_ else width,
+                   width = if (kind == "grm") NA_real_ else as.numeric(width),
                    sigma_w = sigma_w, sigma_b = sigma_b, normalize = normalize,
                    n_init = n_init, standardize = standardize, center = prep$center,
                    scale = prep$scale, keep = prep$keep, p = prep$p, device = dev)

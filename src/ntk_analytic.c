@@ -85,6 +85,10 @@ static inline double ntk_acos(double x)
 }
 
 #define NTK_CHUNK 128
+/* |c| within a few ulp of 1 is snapped to +-1 (and so clamped to [-1, 1]): acos is
+ * infinitely ill-conditioned there, and without the snap two identical rows, whose c
+ * differs from 1 only by rounding, would get t ~ 1e-8 instead of 0. */
+#define NTK_C_SNAP (1.0 - 8.0 * 2.220446049250313e-16)
 
 /* The recursion for entries rows i0..i1-1 of column j: col[i] holds Sigma0 - sb^2 on
  * entry and Theta_L on exit.  sq, isq: layer-major per-point diagonal roots of the rows
@@ -104,7 +108,7 @@ static void ntk_column(double *col, int i0, int i1, int L, double k1, double sb2
       const double aj = k1 * sqj[l * ldj], iaj = isqj[l * ldj];
       for (int i = 0; i < len; i++) {
         double c = sig[i] * isqi[i] * iaj;
-        c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
+        c = c > NTK_C_SNAP ? 1.0 : (c < -NTK_C_SNAP ? -1.0 : c);
         double pt = NTK_PI - ntk_acos(c);
         double sn = sqrt((1.0 - c) * (1.0 + c));
         double sg = aj * sqi[i] * (sn + pt * c) + sb2;
