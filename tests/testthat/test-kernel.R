@@ -283,3 +283,35 @@ test_that("settings travel with the kernel, dimnames are kept", {
   expect_identical(ntk_settings(K), s)
   expect_identical(attr(ntk_kernel(X, threads = 1), "ntk")$kind, "analytic")
 })
+
+test_that("several column blocks and tiles (n > 1024) and m > n agree with dense R", {
+  set.seed(31)
+  X <- matrix(rnorm(1100 * 3), 1100, 3)
+  Z <- matrix(rnorm(7 * 3), 7, 3)
+  K <- ntk_kernel(X, depth = 2, sigma_b = 0.3, standardize = FALSE, threads = 2)
+  expect_equal(strip(K), ntk_ref(X, depth = 2, sw = sqrt(2), sb = 0.3), tolerance = 1e-12)
+  expect_identical(strip(K), t(strip(K)))
+  Kz <- ntk_kernel(X, Z, depth = 2, sigma_b = 0.3, standardize = FALSE, threads = 2)
+  expect_equal(strip(Kz), ntk_ref(X, Z, depth = 2, sw = sqrt(2), sb = 0.3), tolerance = 1e-12)
+  Kxz <- ntk_kernel(Z, X[1:20, ], depth = 2, sigma_b = 0.3, standardize = FALSE, threads = 2)
+  expect_equal(strip(Kxz), ntk_ref(Z, X[1:20, ], depth = 2, sw = sqrt(2), sb = 0.3),
+               tolerance = 1e-12)
+  # empirical, depth 1: J = [sw/sqrt(p) g x', sb g, sw/sqrt(w) a, sb] per row
+  sw <- 1.1; sb <- 0.2; w <- 5
+  set.seed(32)
+  wts <- ntk_weights(3, w, 1)
+  jac <- function(X) {
+    H <- sw * X %*% t(wts$W[[1]]) / sqrt(3) + sb * matrix(wts$b[[1]], nrow(X), w, byrow = TRUE)
+    G <- sw / sqrt(w) * matrix(wts$v, nrow(X), w, byrow = TRUE) * (H > 0)
+    cbind(do.call(cbind, lapply(1:3, function(k) sw / sqrt(3) * G * X[, k])),
+          sb * G, sw / sqrt(w) * pmax(H, 0), sb)
+  }
+  set.seed(32)
+  Ke <- ntk_kernel(X, depth = 1, width = w, sigma_w = sw, sigma_b = sb, standardize = FALSE,
+                   threads = 2)
+  expect_equal(strip(Ke), tcrossprod(jac(X)), tolerance = 1e-10)
+  set.seed(32)
+  Kez <- ntk_kernel(X, Z, depth = 1, width = w, sigma_w = sw, sigma_b = sb,
+                    standardize = FALSE, threads = 2)
+  expect_equal(strip(Kez), tcrossprod(jac(Z), jac(X)), tolerance = 1e-10)
+})
