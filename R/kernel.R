@@ -50,6 +50,8 @@
 #'   test-by-train kernel with the test points' own diagonal); `"paper"`: symmetrise,
 #'   set the diagonal to 1, then divide by \eqn{p}, as the supplement of the NTK genetics
 #'   paper does.
+#'   A point whose kernel diagonal is 0 (a zero row with `sigma_b = 0`) gets a zero row
+#'   and column.
 #' @param n_init number of independent initialisations averaged (finite `width` only).
 #' @param standardize logical; centre and scale the columns with the training means and
 #'   standard deviations. With `FALSE`, `X` and `Z` are used as given and may not
