@@ -1,14 +1,19 @@
 # Benchmark of the kernel engine (a script, not a test): prints ratios measured in one run.
 #   Rscript inst/bench/kernel.R            (with ntkgen installed)
-# Each timing is the median of `reps` runs (elapsed seconds).
+# The machine may be shared: the runs of the things compared are interleaved, and each
+# timing is the MINIMUM over `reps` rounds (elapsed seconds), the least noisy estimate of
+# the intrinsic cost.  NTKGEN_BENCH_REPS (default 5), NTKGEN_BENCH_THREADS (default 2).
 suppressPackageStartupMessages(library(ntkgen))
-reps <- as.integer(Sys.getenv("NTKGEN_BENCH_REPS", "3"))
+reps <- as.integer(Sys.getenv("NTKGEN_BENCH_REPS", "5"))
 threads <- as.integer(Sys.getenv("NTKGEN_BENCH_THREADS", "2"))
-tm <- function(expr) {
-  e <- substitute(expr)
+# tm(a = expr, b = expr, ...): interleaved timings, named vector of minima
+tm <- function(...) {
+  es <- as.list(substitute(list(...)))[-1L]
   env <- parent.frame()
-  stats::median(vapply(seq_len(reps), function(r) system.time(eval(e, env))[["elapsed"]],
-                       numeric(1)))
+  t <- matrix(NA_real_, reps, length(es), dimnames = list(NULL, names(es)))
+  for (r in seq_len(reps)) for (k in seq_along(es))
+    t[r, k] <- system.time(eval(es[[k]], env))[["elapsed"]]
+  apply(t, 2, min)
 }
 cat("ntkgen kernel benchmark\n")
 cat("R:", R.version.string, "| BLAS:", extSoftVersion()[["BLAS"]], "\n")
@@ -16,7 +21,7 @@ cat("LAPACK:", La_library(), "\n")
 cat("threads:", threads, "| OpenMP:", ntkgen_has_openmp(), "| CUDA compiled:",
     ntkgen_has_cuda(), "| processors:", parallel::detectCores(), "\n")
 if (file.exists("/proc/loadavg")) cat("load average:", readLines("/proc/loadavg"), "\n")
-cat("timings: median of", reps, "runs\n\n")
+cat("timings: minimum of", reps, "interleaved rounds\n\n")
 
 sim <- function(n, p, seed) {
   set.seed(seed)
@@ -28,9 +33,10 @@ sim <- function(n, p, seed) {
 n <- 4000; p <- 1000; depth <- 3
 X <- sim(n, p, 1)
 Xs <- scale(X)
-t_tcp <- tm(tcrossprod(Xs))
-t_ana <- tm(ntk_kernel(Xs, depth = depth, standardize = FALSE, threads = threads))
-t_ana_std <- tm(ntk_kernel(X, depth = depth, threads = threads))
+tt <- tm(tcp = tcrossprod(Xs),
+         ana = ntk_kernel(Xs, depth = depth, standardize = FALSE, threads = threads),
+         std = ntk_kernel(X, depth = depth, threads = threads))
+t_tcp <- tt[["tcp"]]; t_ana <- tt[["ana"]]; t_ana_std <- tt[["std"]]
 cat(sprintf("analytic NTK n = %d, p = %d, depth %d\n", n, p, depth))
 cat(sprintf("  tcrossprod(X)                      %7.3f s\n", t_tcp))
 cat(sprintf("  ntk_kernel (standardize = FALSE)   %7.3f s   ratio %.2f (target <= 2)\n",
@@ -46,10 +52,11 @@ set.seed(3)
 A <- matrix(rnorm(n * width), n, width)
 B <- matrix(rnorm(n * width), n, width)
 nprod <- 2 * depth + 1
-t_syrk <- tm(for (k in seq_len(nprod)) tcrossprod(A))
-t_gemm <- tm(for (k in seq_len(nprod)) tcrossprod(A, B))
-t_emp <- tm({ set.seed(4); ntk_kernel(X, depth = depth, width = width, standardize = FALSE,
-                                       threads = threads) })
+tt <- tm(syrk = for (k in seq_len(nprod)) tcrossprod(A),
+         gemm = for (k in seq_len(nprod)) tcrossprod(A, B),
+         emp = { set.seed(4); ntk_kernel(X, depth = depth, width = width,
+                                         standardize = FALSE, threads = threads) })
+t_syrk <- tt[["syrk"]]; t_gemm <- tt[["gemm"]]; t_emp <- tt[["emp"]]
 cat(sprintf("empirical NTK n = %d, p = %d, width %d, depth %d\n", n, p, width, depth))
 cat(sprintf("  %d x tcrossprod(A), A n x width (symmetric, dsyrk)   %7.3f s\n", nprod, t_syrk))
 cat(sprintf("  %d x tcrossprod(A, B) (general, dgemm)              %7.3f s\n", nprod, t_gemm))
@@ -93,9 +100,10 @@ naive_ntk <- function(X, width, depth, sw = sqrt(2), sb = 0) {
 }
 n <- 400; p <- 100; width <- 200; depth <- 2
 X <- scale(sim(n, p, 5))
-t_naive <- tm({ set.seed(6); K_naive <- naive_ntk(X, width, depth) })
-t_fast <- tm({ set.seed(6); K_fast <- ntk_kernel(X, depth = depth, width = width,
-                                                 standardize = FALSE, threads = threads) })
+tt <- tm(naive = { set.seed(6); K_naive <- naive_ntk(X, width, depth) },
+         fast = { set.seed(6); K_fast <- ntk_kernel(X, depth = depth, width = width,
+                                                    standardize = FALSE, threads = threads) })
+t_naive <- tt[["naive"]]; t_fast <- tt[["fast"]]
 attributes(K_fast) <- list(dim = dim(K_fast))
 cat(sprintf("empirical NTK n = %d, p = %d, width %d, depth %d (Jacobian: %d parameters)\n",
             n, p, width, depth, ncol(X) * width + width + (depth - 1) * (width^2 + width) + width + 1))
