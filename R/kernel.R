@@ -191,6 +191,9 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
     if (ncol(Z) != ncol(X))
       stop_arg("Z", "must have as many columns (SNPs) as `X` (", ncol(X), "), not ",
                ncol(Z), ".")
+    if (!is.null(colnames(X)) && !is.null(colnames(Z)) &&
+        !identical(colnames(X), colnames(Z)))
+      stop_arg("Z", "must have the same column (SNP) names, in the same order, as `X`.")
   }
   m <- if (is.null(Z)) 0L else nrow(Z)
   bytes <- kernel_bytes(nrow(X), m, ncol(X), kind, width, depth)
