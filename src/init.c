@@ -18,6 +18,12 @@ extern SEXP C_mlp_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_krr_cv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_krr_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* r_kernel.c */
+extern SEXP C_col_moments(SEXP, SEXP);
+extern SEXP C_standardize(SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_ntk_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                         SEXP, SEXP);
+extern SEXP C_weights_length(SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -35,6 +41,11 @@ static const R_CallMethodDef CallEntries[] = {
   {"krr_cv",        (DL_FUNC) &C_krr_cv,        7},
   {"krr_fit",       (DL_FUNC) &C_krr_fit,       6},
   {"krr_criterion", (DL_FUNC) &C_krr_criterion, 7},
+  /* r_kernel.c */
+  {"col_moments", (DL_FUNC) &C_col_moments, 2},
+  {"standardize", (DL_FUNC) &C_standardize, 5},
+  {"ntk_kernel", (DL_FUNC) &C_ntk_kernel, 13},
+  {"weights_length", (DL_FUNC) &C_weights_length, 3},
   {NULL, NULL, 0}
 };
 
