@@ -7,6 +7,8 @@
 #' Options:
 #' * `ntkgen.threads`: default number of threads of the compiled code (default:
 #'   all processors, or 2 under `R CMD check`).
+#' * `ntkgen.max_kernel_gb`: the largest kernel [ntk_kernel()] and [grm()] will
+#'   allocate, in GB (default 16); larger requests are refused before allocating.
 #'
 #' @keywords internal
 #' @useDynLib ntkgen, .registration = TRUE, .fixes = "C_"
