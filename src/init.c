@@ -9,6 +9,8 @@ extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
 /* r_cuda.c */
 extern SEXP C_cuda_device_count(void);
+/* r_lmm.c */
+extern SEXP C_lmm_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -17,6 +19,8 @@ static const R_CallMethodDef CallEntries[] = {
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
   /* r_cuda.c */
   {"cuda_device_count", (DL_FUNC) &C_cuda_device_count, 0},
+  /* r_lmm.c */
+  {"lmm_fit", (DL_FUNC) &C_lmm_fit, 7},
   {NULL, NULL, 0}
 };
 

@@ -1,0 +1,4 @@
+library(testthat)
+library(ntkgen)
+
+test_check("ntkgen")
