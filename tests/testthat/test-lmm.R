@@ -116,6 +116,28 @@ test_that("negative MINQUE estimates are constrained to zero and the rest re-est
   expect_equal(unname(fit$theta), th, tolerance = 1e-8)
 })
 
+test_that("REML on the boundary: s2_g = 0 and s2_e = y'P0 y / (n - r) where the score is <= 0", {
+  # find a draw with no genetic signal where REML sits on the boundary
+  for (seed in 10:40) {
+    d <- lmm_sim(n = 80, p = 100, seed = seed, h2 = 0)
+    fit <- ntk_lmm(d$y, d$K1, X = d$X, method = "reml")
+    if (length(fit$constrained)) break
+  }
+  skip_if(!length(fit$constrained), "no boundary REML draw")
+  X1 <- unname(cbind(1, d$X))
+  P0 <- diag(d$n) - X1 %*% solve(crossprod(X1), t(X1))
+  s2e <- sum((P0 %*% d$y)^2) / (d$n - 3)
+  expect_equal(unname(fit$theta), c(0, s2e), tolerance = 1e-8)
+  # KKT: the REML score for s2_g at V = s2e I points outward
+  P <- P0 / s2e
+  score <- -0.5 * (sum(diag(P %*% d$K1)) - drop(t(d$y) %*% P %*% d$K1 %*% P %*% d$y))
+  expect_lt(score, 0)
+  imq <- ntk_lmm(d$y, d$K1, X = d$X, method = "iminque")
+  expect_equal(unname(imq$theta), c(0, s2e), tolerance = 1e-6)
+  expect_equal(fit$constrained, "K")
+  expect_true(is.na(fit$se[["K"]]))
+})
+
 test_that("REML and iterated MINQUE agree with direct REML optimisation and each other", {
   d <- lmm_sim(seed = 2)
   X1 <- unname(cbind(1, d$X))
@@ -217,7 +239,6 @@ test_that("NA phenotypes are predicted, not used", {
     # predict() takes all columns of K; NA columns are ignored
     expect_equal(unname(predict(fit, K_new = Kn, X_new = d$X[miss, ])),
                  unname(fitted(fit)[miss]), tolerance = 1e-10)
-    # changing a missing phenotype's kernel row does not change the estimates
   }
 })
 
