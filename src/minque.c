@@ -100,6 +100,8 @@ static int eval_dense(lmm_engine *e, const double *w, int need, double *S, doubl
   for (int j = 0; j < m; j++) { ldet += 2.0 * log(U[j + (size_t) j * m]); zz += z[j] * z[j]; }
   *ll = -0.5 * (m * LOG_2PI + ldet + zz);
   if (!(need & NEED_S)) return 0;
+  int diag = 1;   /* V = w_e I (MINQUE0): B_i = K_i / w_e without triangular solves */
+  for (int i = 0; i < nk; i++) if (w[i] != 0.0) diag = 0;
   for (int i = 0; i < k; i++) {
     double *Bi = e->B[i];
     if (i < nk) memcpy(Bi, e->K22[i], mm * sizeof(double));
@@ -107,11 +109,16 @@ static int eval_dense(lmm_engine *e, const double *w, int need, double *S, doubl
       memset(Bi, 0, mm * sizeof(double));
       for (int j = 0; j < m; j++) Bi[j + (size_t) j * m] = 1.0;
     }
-    /* B_i = U^-T K_i U^-1 */
-    F77_CALL(dtrsm)(&lo, &up, &tr, &nu, &m, &m, &done, U, &m, Bi, &m
-                    FCONE FCONE FCONE FCONE);
-    F77_CALL(dtrsm)(&rt, &up, &nt, &nu, &m, &m, &done, U, &m, Bi, &m
-                    FCONE FCONE FCONE FCONE);
+    if (diag) {
+      double sc = 1.0 / w[k - 1];
+      for (size_t t = 0; t < mm; t++) Bi[t] *= sc;
+    } else {
+      /* B_i = U^-T K_i U^-1 */
+      F77_CALL(dtrsm)(&lo, &up, &tr, &nu, &m, &m, &done, U, &m, Bi, &m
+                      FCONE FCONE FCONE FCONE);
+      F77_CALL(dtrsm)(&rt, &up, &nt, &nu, &m, &m, &done, U, &m, Bi, &m
+                      FCONE FCONE FCONE FCONE);
+    }
     double zero = 0.0;
     F77_CALL(dgemv)(&nt, &m, &m, &done, Bi, &m, z, &one, &zero, e->u[i], &one FCONE);
     if (ntk_interrupt_pending()) return NTK_ERR_INTERRUPTED;

@@ -136,6 +136,9 @@ test_that("REML on the boundary: s2_g = 0 and s2_e = y'P0 y / (n - r) where the 
   expect_equal(unname(imq$theta), c(0, s2e), tolerance = 1e-6)
   expect_equal(fit$constrained, "K")
   expect_true(is.na(fit$se[["K"]]))
+  expect_true(is.na(fit$h2_se[["K"]]))
+  expect_equal(fit$h2[["K"]], 0)
+  expect_warning(ntk_lmm(d$y, d$K1, X = d$X, method = "iminque", maxit = 1), "did not converge")
 })
 
 test_that("REML and iterated MINQUE agree with direct REML optimisation and each other", {
