@@ -4,7 +4,7 @@ suppressPackageStartupMessages(library(ntkgen))
 threads <- as.integer(Sys.getenv("NTKGEN_THREADS", "2"))
 options(ntkgen.threads = threads)
 cat(sprintf("ntkgen %s | BLAS: %s | OpenMP: %s | CUDA: %s | threads: %d\n\n",
-            packageVersion("ntkgen"), basename(extSoftVersion()[["BLAS"]]),
+            packageVersion("ntkgen"), sub(".*/([^/]+/[^/]+)$", "\\1", sessionInfo()$BLAS),
             ntkgen_has_openmp(), ntkgen_has_cuda(device = TRUE), threads))
 
 set.seed(2026)
