@@ -14,6 +14,12 @@ extern SEXP C_mlp_init(SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_mlp_loss_grad(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_mlp_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_mlp_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* r_kernel.c */
+extern SEXP C_col_moments(SEXP, SEXP);
+extern SEXP C_standardize(SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_ntk_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                         SEXP, SEXP);
+extern SEXP C_weights_length(SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -27,6 +33,11 @@ static const R_CallMethodDef CallEntries[] = {
   {"mlp_loss_grad", (DL_FUNC) &C_mlp_loss_grad, 7},
   {"mlp_train",     (DL_FUNC) &C_mlp_train,     8},
   {"mlp_predict",   (DL_FUNC) &C_mlp_predict,   7},
+  /* r_kernel.c */
+  {"col_moments", (DL_FUNC) &C_col_moments, 2},
+  {"standardize", (DL_FUNC) &C_standardize, 5},
+  {"ntk_kernel", (DL_FUNC) &C_ntk_kernel, 13},
+  {"weights_length", (DL_FUNC) &C_weights_length, 3},
   {NULL, NULL, 0}
 };
 

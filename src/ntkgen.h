@@ -80,6 +80,33 @@ int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int wid
                   const ntk_arch *a, const double *weights, double scale, int accumulate,
                   double *K, double *diag_rows);
 
+/* ---- kernel helpers (ntk_analytic.c, ntk_empirical.c, ntk_prep.c) -------------------
+ * ntk_analytic() also accepts depth = 0: the linear kernel Sigma0 = sw^2 X X' / p + sb^2
+ * (with sw = 1, sb = 0 the genomic relationship matrix of standardised genotypes). */
+/* Diagonal k(x_i, x_i) of the analytic kernel of the rows of X.  Cost O(n p + n L). */
+int ntk_analytic_diag(const double *X, int n, int p, const ntk_arch *a, double *d);
+/* Diagonal of the empirical kernel: d <- (accumulate ? d : 0) + scale * k(x_i, x_i).
+ * Cost O(n p w + n w^2 L); memory O(n w L). */
+int ntk_empirical_diag(const double *X, int n, int p, int width, const ntk_arch *a,
+                       const double *weights, double scale, int accumulate, double *d);
+/* Copies the strict lower triangle of the n x n K into the upper one.  Cost O(n^2). */
+void ntk_mirror_lower(double *K, int n, int nthreads);
+/* Column means and sample sds (denominator nobs - 1; 0 when nobs < 2) of the n x p X,
+ * skipping NaN/NA entries; nobs[k] = number of non-missing entries.  Cost O(n p). */
+int ntk_col_moments(const double *X, int n, int p, double *mean, double *sd, int *nobs,
+                    int nthreads);
+/* out (n x pk) = (X[, keep[k]] - mean[k]) / sd[k], missing entries -> 0 (mean
+ * imputation); keep: 0-based column indices; *n_missing receives the number of missing
+ * entries met in the kept columns.  Cost O(n pk). */
+int ntk_standardize(const double *X, int n, int p, const int *keep, int pk,
+                    const double *mean, const double *sd, double *out, double *n_missing,
+                    int nthreads);
+/* In place, the m x n K: K_ij <- scale K_ij / sqrt(dr_i dc_j) (0 where dr_i dc_j <= 0).
+ * symmetric (m == n, dr == dc): the two triangles are averaged first and the diagonal
+ * set to scale exactly (where dr_i > 0).  Cost O(m n). */
+int ntk_normalize(double *K, int m, int n, const double *dr, const double *dc,
+                  double scale, int symmetric, int nthreads);
+
 #ifdef NTKGEN_CUDA
 /* ---- CUDA path (ntk_cuda.cu): same contracts as the CPU routines above -------------- */
 int ntk_cuda_device_count(void);   /* >= 0; 0 when the driver reports none or fails */
