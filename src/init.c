@@ -20,6 +20,8 @@ extern SEXP C_standardize(SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_ntk_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
                          SEXP, SEXP);
 extern SEXP C_weights_length(SEXP, SEXP, SEXP);
+/* r_lmm.c */
+extern SEXP C_lmm_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -38,6 +40,8 @@ static const R_CallMethodDef CallEntries[] = {
   {"standardize", (DL_FUNC) &C_standardize, 5},
   {"ntk_kernel", (DL_FUNC) &C_ntk_kernel, 13},
   {"weights_length", (DL_FUNC) &C_weights_length, 3},
+  /* r_lmm.c */
+  {"lmm_fit", (DL_FUNC) &C_lmm_fit, 7},
   {NULL, NULL, 0}
 };
 

@@ -117,4 +117,40 @@ int ntk_cuda_empirical(const double *X, int n, const double *Z, int m, int p, in
                        int accumulate, double *K, double *diag_rows);
 #endif
 
+
+/* ---- linear mixed model (minque.c) ---------------------------------------------------
+ * y = X b + g_1 + ... + g_q + e with g_i ~ N(0, theta_i K_i), e ~ N(0, theta_k I), k = q+1.
+ * X: n x p of full column rank (p may be 0); K: q symmetric n x n kernels.  Estimation in
+ * the space with X projected out (QR of X), see minque.c. */
+enum { NTK_LMM_MINQUE0 = 0, NTK_LMM_MINQUE1 = 1, NTK_LMM_IMINQUE = 2, NTK_LMM_REML = 3 };
+
+typedef struct {
+  int method;      /* NTK_LMM_* */
+  int constrain;   /* 1: negative components set to zero and the others re-estimated */
+  double tol;      /* convergence: max |change of theta_i| c_i / sum |theta_i| c_i */
+  int maxit;       /* iterations of iminque / reml */
+} ntk_lmm_control;
+
+typedef struct {   /* every array allocated by the caller */
+  double *theta;   /* k estimates (residual last) */
+  double *vcov;    /* k x k: 2 S^-1 (iterated, REML) or S^-1 C S^-1 (one-step) */
+  double *S;       /* k x k: S_ij = tr(P K_i P K_j) at `weights` */
+  double *weights; /* k: the weights of P in S */
+  int *fixed;      /* k: 1 when constrained to zero */
+  double *ck;      /* k: c_i = tr(Q2' K_i Q2) / (n - p) (residual: 1) */
+  double *b;       /* p: GLS fixed effects */
+  double *vcov_b;  /* p x p: (X' V^-1 X)^-1 */
+  double *alpha;   /* n: V^-1 (y - X b) */
+  int iter, converged, v_pd;  /* v_pd: V positive definite at theta (else b, alpha NaN) */
+  double loglik;   /* REML log-likelihood at theta (-Inf when V is not PD) */
+  int bad_kernel;  /* >= 0: index of a kernel that is strongly non-PSD (status
+                      NTK_ERR_NOT_PD) or zero after projection (NTK_ERR_SINGULAR) */
+  double bad_value;/* its smallest eigenvalue (one kernel) or c_i */
+} ntk_lmm_result;
+
+/* Fits the model.  Cost: one kernel O(n^3) once (eigendecomposition of the projected kernel)
+ * then O(n) per iteration; q kernels O((q + 1) n^3) per iteration. */
+int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
+                const double *const *K, const ntk_lmm_control *ctl, ntk_lmm_result *res);
+
 #endif

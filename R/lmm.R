@@ -1,0 +1,324 @@
+#' Linear mixed model with kernel random effects: MINQUE, REML, heritability and BLUP
+#'
+#' Fits \deqn{y = X b + g_1 + \dots + g_q + e,\quad g_i \sim N(0, \sigma^2_i K_i),\quad
+#' e \sim N(0, \sigma^2_e I)}{y = X b + g_1 + ... + g_q + e, g_i ~ N(0, s2_i K_i), e ~ N(0, s2_e I)}
+#' where each \eqn{K_i} is a kernel over the individuals (a neural tangent kernel, a genomic
+#' relationship matrix, ...), estimates the variance components by MINQUE or REML, the
+#' fixed effects by generalised least squares and the genetic values by BLUP.  This is the
+#' NTK-LMM of the NTK genetic-risk-prediction paper (with `grm()` as kernel it is GBLUP).
+#'
+#' @section Estimators:
+#' All estimators solve the MINQUE equations \eqn{S\theta = q} with
+#' \eqn{S_{ij} = tr(P K_i P K_j)}, \eqn{q_i = y' P K_i P y} (\eqn{K_e = I}, the residual
+#' is the last component) and \eqn{P = V_0^{-1} - V_0^{-1}X(X'V_0^{-1}X)^{-1}X'V_0^{-1}}
+#' for a-priori weights \eqn{w}, \eqn{V_0 = \sum_i w_i K_i + w_e I}:
+#' * `"minque0"`: \eqn{w = (0, \dots, 0, 1)}, i.e. \eqn{V_0 = I} (Rao's MINQUE(0));
+#' * `"minque1"` (default): weight 1 for every component, each kernel taken on its
+#'   sample-variance scale \eqn{c_K} (below), i.e. \eqn{w = (1/c_{K_1}, \dots, 1/c_{K_q}, 1)},
+#'   which makes the estimator invariant to rescaling a kernel;
+#' * `"iminque"`: MINQUE iterated with the last estimates as weights until the relative
+#'   change (on the phenotypic-variance scale) is below `tol`; its fixed point is REML
+#'   (iterated MINQUE is Fisher scoring of the REML likelihood);
+#' * `"reml"`: REML by average-information (AI) Newton steps with step halving, started from
+#'   MINQUE1; it agrees with `"iminque"` at convergence.
+#'
+#' With `constrain = TRUE` (default) a negative estimate is set to zero (the boundary) and
+#' the other components are re-estimated, repeatedly; the components so constrained are
+#' listed in `$constrained`.  `constrain = FALSE` keeps the raw (possibly negative) values;
+#' if then \eqn{V} is not positive definite at the estimates, BLUPs and fixed effects are
+#' `NA` (with a warning).
+#'
+#' Standard errors (normal theory): for `"iminque"` and `"reml"` the inverse information
+#' \eqn{2 S^{-1}} at the estimates; for the one-step `"minque0"` / `"minque1"` the sandwich
+#' \eqn{S^{-1} C S^{-1}} with \eqn{C_{ij} = 2\,tr(P K_i P V P K_j P V)} at the estimates.
+#' Constrained components have no SE (`NA`).  The fixed effects are the GLS estimates at the
+#' estimated \eqn{V} with covariance \eqn{(X'V^{-1}X)^{-1}}.
+#'
+#' Computation: everything happens with the fixed effects projected out (QR of X).  With one
+#' kernel the projected kernel is eigendecomposed once (\eqn{O(n^3)}), after which every
+#' iteration, the SEs and the likelihood are \eqn{O(n)} sums over its eigenvalues (as in
+#' EMMA / FaST-LMM / GEMMA).  With several kernels each iteration needs one Cholesky
+#' factorisation and a few triangular solves (\eqn{O((q+1) n^3)}).
+#'
+#' @section Heritability:
+#' A kernel's scale is arbitrary, so the variance components are put on the phenotypic
+#' scale with \eqn{c_K = tr(P_0 K P_0)/(n - r)}, the average sample variance that the
+#' kernel induces once the fixed effects are projected out (\eqn{P_0 = I - X(X'X)^{-1}X'},
+#' \eqn{r} = rank X, observed individuals only):
+#' \deqn{h^2_i = \frac{\sigma^2_i c_{K_i}}{\sum_j \sigma^2_j c_{K_j} + \sigma^2_e}}{h2_i =
+#' s2_i c_i / (sum_j s2_j c_j + s2_e)}
+#' This is the share of phenotypic variance explained by kernel \eqn{i} whatever the
+#' kernel's scale (for a GRM, \eqn{c_K \approx 1} and \eqn{h^2} is the usual SNP
+#' heritability); its SE is by the delta method.  The raw ratio
+#' \eqn{\sigma^2_i / (\sum_j \sigma^2_j + \sigma^2_e)} is reported as `h2_raw`.
+#'
+#' @section Missing phenotypes:
+#' Individuals whose `y` is `NA` take no part in the estimation (the kernels and `X` are
+#' restricted to the observed ones) but receive BLUP predictions through the kernel
+#' columns of the observed individuals, the genomic-prediction idiom of BGLR and rrBLUP:
+#' `fitted(fit)` covers every individual, `ranef(fit)` gives the genetic values of all.
+#' Covariates must be complete for every individual.
+#'
+#' @param y numeric vector of phenotypes (`NA` allowed: predicted, not used), or, for the
+#'   formula method, a formula `response ~ covariates`.
+#' @param K one kernel (symmetric positive semi-definite n x n matrix over the individuals
+#'   of `y`) or a named list of kernels, each adding a variance component.
+#' @param X optional fixed-effect covariates: numeric matrix, data frame or vector with one
+#'   row per individual.  An intercept is added unless `intercept = FALSE`.
+#' @param method `"minque1"` (default), `"minque0"`, `"iminque"` or `"reml"`.
+#' @param constrain logical; constrain negative variance components to zero.
+#' @param intercept logical; add an intercept column to `X` (default method only; in the
+#'   formula method use `- 1` / `+ 0`).
+#' @param tol convergence tolerance of `"iminque"` / `"reml"` (relative change of the
+#'   components on the phenotypic scale).
+#' @param maxit maximum number of iterations of `"iminque"` / `"reml"`.
+#' @param data data frame for the formula method (default: the formula's environment).
+#' @param ... passed on to the default method (formula method); unused otherwise.
+#' @return An object of class `ntk_lmm`, a list with `call`, `method`, `theta` (variance
+#'   components, residual last), `se`, `vcov_theta`, `h2`, `h2_se`, `h2_raw`, `h2_raw_se`,
+#'   `vp`, `vp_se`, `ck` (kernel scales \eqn{c_K}), `b`, `vcov_b`, `blup` (n x q genetic
+#'   values of all individuals), `fitted`, `residuals`, `alpha` (\eqn{V^{-1}(y - Xb)} over
+#'   the observed individuals) and `obs` (their indices), `loglik` (REML), `iter`,
+#'   `converged`, `constrained`, `n`, `n_obs`.  Methods: `print`, `summary`, `coef`, `vcov`,
+#'   [ranef()], `fitted`, `residuals`, `logLik`, `predict`.
+#' @references Rao, C. R. (1971). Estimation of variance and covariance components -
+#'   MINQUE theory. *Journal of Multivariate Analysis* 1, 257-275.
+#'
+#'   Gilmour, A. R., Thompson, R. and Cullis, B. R. (1995). Average information REML.
+#'   *Biometrics* 51, 1440-1450.
+#' @seealso [predict.ntk_lmm()], [summary.ntk_lmm()].
+#' @examples
+#' set.seed(1)
+#' n <- 120; p <- 300
+#' G <- matrix(rbinom(n * p, 2, 0.3), n, p)
+#' Z <- scale(G)
+#' K <- tcrossprod(Z) / p                      # a simple PSD kernel (GRM)
+#' age <- rnorm(n)
+#' y <- drop(0.5 * age + Z %*% rnorm(p, sd = sqrt(0.5 / p)) + rnorm(n, sd = sqrt(0.5)))
+#' fit <- ntk_lmm(y, K, X = cbind(age = age))
+#' fit
+#' fit_reml <- ntk_lmm(y ~ age, data = data.frame(y = y, age = age), K = K,
+#'                     method = "reml")
+#' summary(fit_reml)
+#' # two kernels and missing phenotypes (predicted by BLUP)
+#' y2 <- y; y2[1:10] <- NA
+#' K2 <- tcrossprod(Z[, 1:50]) / 50
+#' fit2 <- ntk_lmm(y2, list(a = K, b = K2), X = cbind(age = age))
+#' fitted(fit2)[1:10]
+#' @export
+ntk_lmm <- function(y, ...) UseMethod("ntk_lmm")
+
+#' @rdname ntk_lmm
+#' @export
+ntk_lmm.default <- function(y, K, X = NULL, method = c("minque1", "minque0", "iminque", "reml"),
+                            constrain = TRUE, intercept = TRUE, tol = 1e-8, maxit = 200L,
+                            ...) {
+  cl <- match.call()
+  method <- lmm_check_method(method)
+  intercept <- check_flag(intercept, "intercept")
+  y <- lmm_check_y(y)
+  n <- length(y)
+  X <- lmm_check_X(X, n)
+  if (intercept) X <- cbind(`(Intercept)` = rep(1, n), X)
+  fit <- lmm_fit(y, K, X, method, constrain, tol, maxit)
+  fit$call <- cl
+  fit$x_names <- colnames(X)
+  fit$intercept <- intercept
+  fit
+}
+
+#' @rdname ntk_lmm
+#' @export
+ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", "iminque", "reml"),
+                            constrain = TRUE, tol = 1e-8, maxit = 200L, ...) {
+  cl <- match.call()
+  formula <- y
+  if (length(formula) != 3L) stop_arg("y", "must be a two-sided formula (response ~ covariates).")
+  method <- lmm_check_method(method)
+  if (is.null(data)) data <- environment(formula)
+  mf <- stats::model.frame(formula, data = data, na.action = stats::na.pass,
+                           drop.unused.levels = TRUE)
+  tt <- attr(mf, "terms")
+  yv <- stats::model.response(mf)
+  if (!is.numeric(yv) && !is.logical(yv))
+    stop_arg("y", "must have a numeric response (", class(yv)[1L], " given).")
+  yv <- lmm_check_y(as.vector(yv))
+  X <- stats::model.matrix(tt, mf)
+  if (anyNA(X)) {
+    vars <- attr(tt, "term.labels")[unique(attr(X, "assign")[colSums(is.na(X)) > 0])]
+    stop_arg("data", "has missing values in the covariate(s) ", paste(vars, collapse = ", "),
+             " (only the response may be NA).")
+  }
+  fit <- lmm_fit(yv, K, X, method, constrain, tol, maxit)
+  fit$call <- cl
+  fit$x_names <- colnames(X)
+  fit$intercept <- attr(tt, "intercept") == 1L
+  fit$terms <- stats::delete.response(tt)
+  fit$xlevels <- stats::.getXlevels(tt, mf)
+  fit$contrasts <- attr(X, "contrasts")
+  fit
+}
+
+lmm_methods <- c("minque1", "minque0", "iminque", "reml")
+
+lmm_check_method <- function(method) {
+  if (identical(method, lmm_methods)) return("minque1")
+  if (!is.character(method) || length(method) != 1L || is.na(method))
+    stop_arg("method", "must be one of ", paste0('"', lmm_methods, '"', collapse = ", "), ".")
+  i <- pmatch(method, lmm_methods)
+  if (is.na(i))
+    stop_arg("method", "must be one of ", paste0('"', lmm_methods, '"', collapse = ", "),
+             " (\"", method, "\" given).")
+  lmm_methods[i]
+}
+
+lmm_check_y <- function(y) {
+  nms <- names(y)
+  y <- check_numeric_vector(y, "y", allow_na = TRUE)
+  names(y) <- nms
+  obs <- !is.na(y)
+  if (sum(obs) < 3L)
+    stop_arg("y", "must have at least 3 observed (non-NA) values (", sum(obs), " given).")
+  yo <- y[obs]
+  if (max(abs(yo - mean(yo))) <= 1e-12 * max(abs(yo)))
+    stop_arg("y", "is constant over the observed individuals: nothing to decompose.")
+  y
+}
+
+lmm_check_X <- function(X, n, arg = "X") {
+  if (is.null(X)) return(matrix(0, n, 0L))
+  if (is.vector(X) && (is.numeric(X) || is.logical(X))) {
+    X <- matrix(as.double(X), ncol = 1L, dimnames = list(NULL, arg))
+  }
+  X <- check_numeric_matrix(X, arg)
+  if (nrow(X) != n) stop_arg(arg, "must have ", n, " rows, one per element of `y` (",
+                             nrow(X), " given).")
+  if (is.null(colnames(X))) colnames(X) <- paste0(arg, seq_len(ncol(X)))
+  bad <- !nzchar(colnames(X)) | is.na(colnames(X))
+  colnames(X)[bad] <- paste0(arg, which(bad))
+  X
+}
+
+# Kernels as a named list, with the argument names used in errors.
+lmm_kernel_list <- function(K, n, arg = "K") {
+  if (is.list(K) && !is.data.frame(K)) {
+    if (length(K) < 1L) stop_arg(arg, "must be a matrix or a non-empty list of matrices.")
+    nms <- names(K)
+    if (is.null(nms)) nms <- rep("", length(K))
+    args <- ifelse(nzchar(nms), paste0(arg, "$", nms), paste0(arg, "[[", seq_along(K), "]]"))
+    nms[!nzchar(nms)] <- paste0(arg, seq_along(K))[!nzchar(nms)]
+    if (anyDuplicated(nms)) stop_arg(arg, "must have distinct names.")
+  } else {
+    K <- list(K)
+    nms <- arg
+    args <- arg
+  }
+  for (i in seq_along(K)) {
+    Ki <- K[[i]]
+    if ((is.matrix(Ki) || is.data.frame(Ki) || inherits(Ki, "Matrix")) && NROW(Ki) == NCOL(Ki) &&
+        NROW(Ki) != n)
+      stop_arg("y", "has length ", n, " but `", args[i], "` is ", NROW(Ki), " x ", NCOL(Ki),
+               ": they must match.")
+    K[[i]] <- check_kernel(Ki, args[i], n = n)
+  }
+  names(K) <- nms
+  list(K = K, args = args, names = nms)
+}
+
+lmm_fit <- function(y, K, X, method, constrain, tol, maxit) {
+  constrain <- check_flag(constrain, "constrain")
+  tol <- check_number(tol, "tol", lower = 0, open_lower = TRUE)
+  maxit <- check_number(maxit, "maxit", lower = 1, integer = TRUE)
+  n <- length(y)
+  kl <- lmm_kernel_list(K, n)
+  K <- kl$K
+  obs <- which(!is.na(y))
+  n_obs <- length(obs)
+  Xo <- X[obs, , drop = FALSE]
+  p <- ncol(X)
+  if (p > 0L) {
+    qx <- qr(Xo, tol = 1e-7)
+    if (qx$rank < p) {
+      drop <- colnames(X)[qx$pivot[(qx$rank + 1L):p]]
+      stop_arg("X", "is rank deficient", if (n_obs < n) " over the observed individuals",
+               " (rank ", qx$rank, " < ", p, " columns); remove the column(s) ",
+               paste(drop, collapse = ", "), ".")
+    }
+  }
+  if (n_obs - p < 2L)
+    stop_arg("y", "has too few observed values (", n_obs, ") for ", p, " fixed effects.")
+  Ko <- if (n_obs < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
+  code <- match(method, c("minque0", "minque1", "iminque", "reml")) - 1L
+  r <- .Call(C_lmm_fit, as.double(y[obs]), Xo, unname(Ko), code, as.integer(constrain),
+             tol, maxit)
+  if (r$bad_kernel > 0L) {
+    a <- kl$args[r$bad_kernel]
+    if (r$bad_reason == 1L)
+      stop_arg(a, "is not positive semi-definite (over the observed individuals, with the ",
+               "fixed effects projected out, an eigenvalue is below -1e-6 times the trace",
+               if (!is.na(r$bad_value)) paste0(": ", signif(r$bad_value, 3)), ").")
+    stop_arg(a, "has no variance left once the fixed effects are projected out ",
+             "(tr(P0 K P0) = ", signif(r$bad_value, 3), ").")
+  }
+  lmm_build(r, y, K, X, obs, kl$names, method, constrain)
+}
+
+lmm_build <- function(r, y, K, X, obs, knames, method, constrain) {
+  q <- length(K)
+  k <- q + 1L
+  comp <- c(knames, "residual")
+  theta <- stats::setNames(r$theta, comp)
+  fixed <- stats::setNames(r$fixed, comp)
+  vt <- r$vcov
+  vt[fixed, ] <- 0
+  vt[, fixed] <- 0
+  dimnames(vt) <- list(comp, comp)
+  se <- sqrt(pmax(diag(vt), 0))
+  se[fixed] <- NA_real_
+  ck <- stats::setNames(r$ck, comp)
+  # h2 and raw ratio with delta-method SEs
+  a <- theta * ck
+  tot <- sum(a)
+  h2 <- h2_se <- h2_raw <- h2_raw_se <- stats::setNames(numeric(q), knames)
+  tot_raw <- sum(theta)
+  for (i in seq_len(q)) {
+    g <- ck * ((seq_len(k) == i) * tot - a[i]) / tot^2
+    h2[i] <- a[i] / tot
+    h2_se[i] <- sqrt(max(drop(crossprod(g, vt %*% g)), 0))
+    gr <- ((seq_len(k) == i) * tot_raw - theta[i]) / tot_raw^2
+    h2_raw[i] <- theta[i] / tot_raw
+    h2_raw_se[i] <- sqrt(max(drop(crossprod(gr, vt %*% gr)), 0))
+  }
+  vp_se <- sqrt(max(drop(crossprod(ck, vt %*% ck)), 0))
+  # fixed effects, BLUPs, fitted values
+  b <- stats::setNames(r$b, colnames(X))
+  vb <- r$vcov_b
+  dimnames(vb) <- list(colnames(X), colnames(X))
+  alpha <- r$alpha
+  n <- length(y)
+  ids <- names(y)
+  if (is.null(ids)) ids <- rownames(K[[1L]])
+  blup <- matrix(NA_real_, n, q, dimnames = list(ids, knames))
+  if (r$v_pd) {
+    for (i in seq_len(q))
+      blup[, i] <- theta[i] * drop(K[[i]][, obs, drop = FALSE] %*% alpha)
+  } else {
+    warning("V is not positive definite at the (unconstrained) estimates: fixed effects ",
+            "and BLUPs are NA; use constrain = TRUE.", call. = FALSE)
+  }
+  xb <- if (ncol(X) > 0L) drop(X %*% b) else rep(0, n)
+  fitted <- stats::setNames(xb + rowSums(blup), ids)
+  res <- stats::setNames(y - fitted, ids)
+  if (method %in% c("iminque", "reml") && !r$converged)
+    warning("ntk_lmm(method = \"", method, "\") did not converge in ", r$iter,
+            " iterations; increase `maxit`.", call. = FALSE)
+  structure(list(
+    call = NULL, method = method, theta = theta, se = se, vcov_theta = vt,
+    h2 = h2, h2_se = h2_se, h2_raw = h2_raw, h2_raw_se = h2_raw_se, vp = tot, vp_se = vp_se,
+    ck = ck, b = b, vcov_b = vb, blup = blup, fitted = fitted, residuals = res,
+    alpha = alpha, obs = obs, loglik = r$loglik, iter = r$iter,
+    converged = r$converged, constrained = comp[fixed], constrain = constrain,
+    weights = stats::setNames(r$weights, comp), S = r$S, v_pd = r$v_pd,
+    n = n, n_obs = length(obs), kernel_names = knames, y = y
+  ), class = "ntk_lmm")
+}

@@ -1,0 +1,260 @@
+#' Methods for `ntk_lmm` fits
+#'
+#' `coef()` returns the fixed effects (`which = "fixed"`), the variance components
+#' (`"varcomp"`, residual last) or the heritabilities (`"h2"`); `vcov()` their covariance
+#' matrices (`"fixed"`: \eqn{(X'V^{-1}X)^{-1}}; `"varcomp"`: see [ntk_lmm()]).
+#' `fitted()` gives \eqn{X\hat b + \sum_i \hat g_i} for every individual of the kernel,
+#' including those with a missing phenotype (their prediction); `residuals()` is
+#' \eqn{y -} fitted (`NA` where `y` is).  `logLik()` is the REML log-likelihood
+#' \eqn{-\frac12[(n-r)\log 2\pi + \log|Q_2'VQ_2| + y'Py]} at the estimates (for the one-step
+#' MINQUE methods evaluated at the MINQUE estimates).
+#'
+#' @param object,x an `ntk_lmm` fit.
+#' @param which what to return: `"fixed"`, `"varcomp"` or (for `coef`) `"h2"`.
+#' @param digits significant digits to print.
+#' @param ... unused.
+#' @return See the description; `summary()` returns an object of class `summary.ntk_lmm`
+#'   with a `varcomp` table (GCTA `.hsq` layout: source, estimate, SE) and a `fixed`
+#'   table (estimate, SE, z, p-value).
+#' @examples
+#' set.seed(2)
+#' n <- 100; p <- 200
+#' Z <- scale(matrix(rbinom(n * p, 2, 0.4), n, p))
+#' K <- tcrossprod(Z) / p
+#' y <- drop(Z %*% rnorm(p, sd = sqrt(0.6 / p)) + rnorm(n, sd = sqrt(0.4)))
+#' fit <- ntk_lmm(y, K, method = "reml")
+#' summary(fit)
+#' coef(fit, "varcomp")
+#' vcov(fit, "varcomp")
+#' logLik(fit)
+#' head(ranef(fit))
+#' head(residuals(fit))
+#' @name ntk_lmm-methods
+NULL
+
+#' @rdname ntk_lmm-methods
+#' @export
+print.ntk_lmm <- function(x, digits = 4L, ...) {
+  cat("Linear mixed model (ntk_lmm), method ", x$method, "\n", sep = "")
+  if (!is.null(x$call)) cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
+  cat(x$n_obs, " observed individuals", if (x$n > x$n_obs)
+    paste0(", ", x$n - x$n_obs, " with missing phenotype (predicted)"), "\n", sep = "")
+  cat("\nVariance components:\n")
+  print(signif(rbind(estimate = x$theta, SE = x$se), digits))
+  cat("\nHeritability (c_K scaled):\n")
+  print(signif(rbind(h2 = x$h2, SE = x$h2_se), digits))
+  if (length(x$b)) {
+    cat("\nFixed effects:\n")
+    print(signif(x$b, digits))
+  }
+  if (length(x$constrained))
+    cat("\nConstrained to zero: ", paste(x$constrained, collapse = ", "), "\n", sep = "")
+  if (x$method %in% c("iminque", "reml"))
+    cat("\n", if (x$converged) "Converged" else "NOT converged", " in ", x$iter,
+        " iterations\n", sep = "")
+  invisible(x)
+}
+
+#' @rdname ntk_lmm-methods
+#' @export
+summary.ntk_lmm <- function(object, ...) {
+  q <- length(object$kernel_names)
+  kn <- object$kernel_names
+  src <- c(paste0("V(", kn, ")"), "V(e)", "Vp", paste0("V(", kn, ")/Vp"),
+           paste0("V(", kn, ")/Vp_raw"))
+  est <- c(object$theta, object$vp, object$h2, object$h2_raw)
+  se <- c(object$se, object$vp_se, object$h2_se, object$h2_raw_se)
+  vc <- data.frame(Source = src, Variance = unname(est), SE = unname(se),
+                   stringsAsFactors = FALSE)
+  fx <- NULL
+  if (length(object$b)) {
+    sb <- sqrt(pmax(diag(object$vcov_b), 0))
+    z <- object$b / sb
+    fx <- cbind(Estimate = object$b, SE = sb, `z value` = z,
+                `Pr(>|z|)` = 2 * stats::pnorm(-abs(z)))
+  }
+  structure(list(call = object$call, method = object$method, varcomp = vc, fixed = fx,
+                 ck = object$ck[seq_len(q)], loglik = object$loglik, n = object$n,
+                 n_obs = object$n_obs, constrained = object$constrained,
+                 iter = object$iter, converged = object$converged),
+            class = "summary.ntk_lmm")
+}
+
+#' @rdname ntk_lmm-methods
+#' @export
+print.summary.ntk_lmm <- function(x, digits = 4L, ...) {
+  cat("Linear mixed model (ntk_lmm), method ", x$method, "\n", sep = "")
+  if (!is.null(x$call)) cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
+  cat("\n")
+  vc <- x$varcomp
+  vc$Variance <- signif(vc$Variance, digits)
+  vc$SE <- signif(vc$SE, digits)
+  print(vc, row.names = FALSE)
+  cat("logL (REML)\t", format(x$loglik, digits = digits + 3L), "\n", sep = "")
+  cat("n\t", x$n_obs, if (x$n > x$n_obs) paste0(" (+ ", x$n - x$n_obs, " predicted)"), "\n",
+      sep = "")
+  cat("\nVp = sum_i V(K_i) c_K + V(e); kernel scales c_K: ",
+      paste(names(x$ck), signif(x$ck, digits), sep = " = ", collapse = ", "), "\n", sep = "")
+  cat("V(K)/Vp_raw = V(K) / (sum_i V(K_i) + V(e)) (no c_K scaling)\n")
+  if (length(x$constrained))
+    cat("Constrained to zero (no SE): ", paste(x$constrained, collapse = ", "), "\n", sep = "")
+  if (x$method %in% c("iminque", "reml"))
+    cat(if (x$converged) "Converged" else "NOT converged", " in ", x$iter, " iterations\n",
+        sep = "")
+  if (!is.null(x$fixed)) {
+    cat("\nFixed effects (GLS):\n")
+    stats::printCoefmat(x$fixed, digits = digits)
+  }
+  invisible(x)
+}
+
+#' @rdname ntk_lmm-methods
+#' @export
+coef.ntk_lmm <- function(object, which = c("fixed", "varcomp", "h2"), ...) {
+  which <- match.arg(which)
+  switch(which, fixed = object$b, varcomp = object$theta, h2 = object$h2)
+}
+
+#' @rdname ntk_lmm-methods
+#' @export
+vcov.ntk_lmm <- function(object, which = c("fixed", "varcomp"), ...) {
+  which <- match.arg(which)
+  switch(which, fixed = object$vcov_b, varcomp = object$vcov_theta)
+}
+
+#' @rdname ntk_lmm-methods
+#' @export
+fitted.ntk_lmm <- function(object, ...) object$fitted
+
+#' @rdname ntk_lmm-methods
+#' @export
+residuals.ntk_lmm <- function(object, ...) object$residuals
+
+#' @rdname ntk_lmm-methods
+#' @export
+logLik.ntk_lmm <- function(object, ...) {
+  structure(object$loglik, df = length(object$theta) + length(object$b),
+            nobs = object$n_obs, class = "logLik")
+}
+
+#' BLUPs of the genetic values of an `ntk_lmm` fit
+#'
+#' `ranef()` (the generic of package nlme, re-exported) returns the BLUPs
+#' \eqn{\hat g_i = \hat\sigma^2_i K_i[, obs] V^{-1}(y - X\hat b)} of every individual of the
+#' kernels, including those with a missing phenotype.
+#' @param object an `ntk_lmm` fit.
+#' @param ... unused.
+#' @return A named vector (one kernel) or an n x q matrix, one column per kernel.
+#' @examples
+#' set.seed(3)
+#' n <- 80; p <- 150
+#' Z <- scale(matrix(rbinom(n * p, 2, 0.5), n, p))
+#' K <- tcrossprod(Z) / p
+#' y <- drop(Z %*% rnorm(p, sd = sqrt(0.5 / p)) + rnorm(n, sd = sqrt(0.5)))
+#' y[1:5] <- NA
+#' fit <- ntk_lmm(y, K)
+#' ranef(fit)[1:5]      # genetic values of the unphenotyped individuals
+#' @importFrom nlme ranef
+#' @method ranef ntk_lmm
+#' @export
+ranef.ntk_lmm <- function(object, ...) {
+  if (ncol(object$blup) == 1L) stats::setNames(object$blup[, 1L], rownames(object$blup))
+  else object$blup
+}
+
+#' @importFrom nlme ranef
+#' @export
+nlme::ranef
+
+#' Predictions from an `ntk_lmm` fit
+#'
+#' \eqn{\hat y_{new} = X_{new}\hat b + \sum_i \hat\sigma^2_i K_{new,i}\,\alpha} with
+#' \eqn{\alpha = V^{-1}(y - X\hat b)} over the observed training individuals, i.e. the BLUP
+#' of the new individuals' genetic values plus their fixed part.
+#'
+#' @param object an `ntk_lmm` fit.
+#' @param K_new test-by-train kernel: an m x n matrix whose columns are the individuals of the
+#'   training kernel in their order -- ALL of them, including those whose phenotype was `NA`
+#'   (their columns are ignored) -- as returned by `ntk_kernel(X, Z)` / `grm(X, Z)`; for a fit
+#'   with several kernels a list of such matrices, named like the training kernels (or in the
+#'   same order).  `NULL`: the fitted values of the training individuals.
+#' @param X_new covariates of the new individuals (default-method fits): a matrix / data
+#'   frame with the columns of `X` (without the intercept, which is added as in the fit).
+#'   Needed only when the fit has covariates besides the intercept.
+#' @param newdata data frame with the covariates of the new individuals (formula fits).
+#' @param ... unused.
+#' @return A numeric vector of m predictions.
+#' @examples
+#' set.seed(4)
+#' n <- 100; m <- 20; p <- 200
+#' Z <- scale(matrix(rbinom((n + m) * p, 2, 0.3), n + m, p))
+#' Kall <- tcrossprod(Z) / p
+#' y <- drop(Z %*% rnorm(p, sd = sqrt(0.5 / p)) + rnorm(n + m, sd = sqrt(0.5)))
+#' tr <- 1:n; te <- n + 1:m
+#' fit <- ntk_lmm(y[tr], Kall[tr, tr])
+#' pred <- predict(fit, K_new = Kall[te, tr])
+#' cor(pred, y[te])
+#' @export
+predict.ntk_lmm <- function(object, K_new = NULL, X_new = NULL, newdata = NULL, ...) {
+  if (is.null(K_new)) {
+    if (!is.null(X_new) || !is.null(newdata))
+      stop_arg("K_new", "is needed to predict new individuals.")
+    return(object$fitted)
+  }
+  kn <- object$kernel_names
+  q <- length(kn)
+  if (is.list(K_new) && !is.data.frame(K_new)) {
+    if (length(K_new) != q)
+      stop_arg("K_new", "must hold ", q, " test-by-train kernel(s), one per training kernel (",
+               length(K_new), " given).")
+    if (!is.null(names(K_new)) && all(nzchar(names(K_new)))) {
+      if (!setequal(names(K_new), kn))
+        stop_arg("K_new", "must be named like the training kernels: ", paste(kn, collapse = ", "), ".")
+      K_new <- K_new[kn]
+    }
+  } else {
+    if (q != 1L) stop_arg("K_new", "must be a list of ", q, " kernels (the fit has ", q, ").")
+    K_new <- list(K_new)
+  }
+  m <- NULL
+  for (i in seq_len(q)) {
+    Ki <- check_kernel(K_new[[i]], if (q == 1L) "K_new" else paste0("K_new$", kn[i]),
+                       symmetric = FALSE, ncol_expected = object$n)
+    if (is.null(m)) m <- nrow(Ki)
+    else if (nrow(Ki) != m) stop_arg("K_new", "kernels must all have the same number of rows.")
+    K_new[[i]] <- Ki
+  }
+  xb <- lmm_new_fixed(object, X_new, newdata, m)
+  g <- rep(0, m)
+  if (object$v_pd)
+    for (i in seq_len(q))
+      g <- g + object$theta[i] * drop(K_new[[i]][, object$obs, drop = FALSE] %*% object$alpha)
+  else g <- rep(NA_real_, m)
+  stats::setNames(xb + g, rownames(K_new[[1L]]))
+}
+
+lmm_new_fixed <- function(object, X_new, newdata, m) {
+  b <- object$b
+  if (!length(b)) return(rep(0, m))
+  if (!is.null(object$terms)) {
+    covars <- length(attr(object$terms, "term.labels")) > 0L
+    if (!covars) return(rep(b[1L], m))
+    if (is.null(newdata)) stop_arg("newdata", "is needed: the fit has covariates.")
+    if (!is.data.frame(newdata)) stop_arg("newdata", "must be a data frame.")
+    mf <- stats::model.frame(object$terms, newdata, na.action = stats::na.pass,
+                             xlev = object$xlevels)
+    X <- stats::model.matrix(object$terms, mf, contrasts.arg = object$contrasts)
+    if (nrow(X) != m) stop_arg("newdata", "must have ", m, " rows, one per row of `K_new`.")
+    if (anyNA(X)) stop_arg("newdata", "has missing covariate values.")
+    return(drop(X %*% b))
+  }
+  user <- setdiff(object$x_names, if (object$intercept) "(Intercept)")
+  if (!length(user)) return(rep(b[1L], m))
+  if (is.null(X_new)) stop_arg("X_new", "is needed: the fit has covariates ",
+                               paste(user, collapse = ", "), ".")
+  X <- lmm_check_X(X_new, m, "X_new")
+  if (ncol(X) != length(user))
+    stop_arg("X_new", "must have ", length(user), " columns like `X` (", ncol(X), " given).")
+  if (object$intercept) X <- cbind(1, X)
+  drop(X %*% b)
+}
