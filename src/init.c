@@ -22,6 +22,10 @@ extern SEXP C_ntk_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, S
 extern SEXP C_weights_length(SEXP, SEXP, SEXP);
 /* r_lmm.c */
 extern SEXP C_lmm_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* r_krr.c */
+extern SEXP C_krr_cv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_fit(SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -42,6 +46,10 @@ static const R_CallMethodDef CallEntries[] = {
   {"weights_length", (DL_FUNC) &C_weights_length, 3},
   /* r_lmm.c */
   {"lmm_fit", (DL_FUNC) &C_lmm_fit, 7},
+  /* r_krr.c */
+  {"krr_cv",        (DL_FUNC) &C_krr_cv,        6},
+  {"krr_fit",       (DL_FUNC) &C_krr_fit,       5},
+  {"krr_criterion", (DL_FUNC) &C_krr_criterion, 6},
   {NULL, NULL, 0}
 };
 

@@ -106,6 +106,39 @@ int ntk_standardize(const double *X, int n, int p, const int *keep, int pk,
  * set to scale exactly (where dr_i > 0).  Cost O(m n). */
 int ntk_normalize(double *K, int m, int n, const double *dr, const double *dc,
                   double scale, int symmetric, int nthreads);
+/* ---- kernel ridge regression (krr.c, kare.c) -----------------------------------------
+ * K: n x n symmetric kernel (column-major); index sets (idx, rows, cols) are 0-based
+ * into K, so folds index the full kernel and never recompute it.  Z: n x q design of
+ * the offset (column of ones, plus covariates), fitted by OLS on the training rows. */
+/* out (nr x nc) <- K[rows, cols].  Cost O(nr nc). */
+void ntk_gather(int n, const double *K, int nr, const int *rows, int nc, const int *cols,
+                double *out);
+/* OLS of y[idx] on Z[idx, ] (dgels): beta (q), resid (nidx).  NTK_ERR_SINGULAR when
+ * Z[idx, ] is rank-deficient.  Cost O(nidx q^2). */
+int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *Z,
+                   const double *y, double *beta, double *resid, int *info);
+/* K-fold CV over a lambda grid.  fold: n ints in 0..nfolds (0 = unused); fold_mse:
+ * nfolds x nlam; pred: n x nlam held-out predictions (or NULL).  One eigendecomposition
+ * per fold.  Cost per fold O(nT^3 + nV nT^2 + nV nT nlam). */
+int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfolds,
+               int q, const double *Z, int nlam, const double *lambda,
+               double *fold_mse, double *pred, int *info);
+/* Fit on idx for each lambda by Cholesky: beta (q), alpha (nidx x nlam).
+ * Cost O(nlam nidx^3 / 3). */
+int ntk_krr_solve(int n, const double *K, int nidx, const int *idx, int q, const double *Z,
+                  const double *y, int nlam, const double *lambda, double *beta,
+                  double *alpha, int *info);
+/* KARE (which = 0) / GCV (1) from eigenvalues d and t = U' yc.  O(n) per lambda. */
+int ntk_kare_gcv_eigen(int n, const double *d, const double *t, int nlam,
+                       const double *lambda, int which, double *value);
+/* Exact LOO MSE from d, U, t.  O(n^2) per lambda (two dgemm for the whole grid). */
+int ntk_loo_eigen(int n, const double *d, const double *U, const double *t, int nlam,
+                  const double *lambda, double *value);
+/* which: 0 KARE, 1 GCV, 2 LOO on K[idx, idx] and the OLS residual of y[idx] on
+ * Z[idx, ] (beta out).  One eigendecomposition; cost O(nidx^3). */
+int ntk_krr_criterion(int n, const double *K, int nidx, const int *idx, int q,
+                      const double *Z, const double *y, int nlam, const double *lambda,
+                      int which, double *beta, double *value, int *info);
 
 #ifdef NTKGEN_CUDA
 /* ---- CUDA path (ntk_cuda.cu): same contracts as the CPU routines above -------------- */

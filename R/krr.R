@@ -1,0 +1,288 @@
+#' Kernel ridge regression with lambda chosen by cross-validation, KARE, GCV or LOO
+#'
+#' Fits the kernel ridge regression (KRR) predictor
+#' \deqn{f(x) = z(x)'\beta + k(x)'(K + \lambda I)^{-1}(y - Z\beta)}{f(x) = z(x)'beta + k(x)' (K + lambda I)^-1 (y - Z beta)}
+#' of the NTK genetics paper for a grid of ridge parameters `lambda` and chooses
+#' `lambda` by K-fold cross-validation (`"cv"`, as `cv.glmnet` in package glmnet) or by a
+#' closed-form criterion computed from one fit: the kernel alignment risk estimator
+#' (`"kare"`, Jacot et al. 2020), generalised cross-validation (`"gcv"`) or exact
+#' leave-one-out (`"loo"`).
+#'
+#' @section Centring and covariates:
+#' The offset \eqn{Z\beta} is the intercept only (`X = NULL`: `y` is centred by its
+#' mean) or the intercept plus the covariates `X`, fitted by ordinary least squares.
+#' The offset is always estimated on the individuals the kernel part is trained on:
+#' in cross-validation, on the training folds only (the training mean, or the OLS fit
+#' of `y` on `cbind(1, X)` in the training folds), and it is added back to the
+#' held-out predictions from the same training fit; for the final fit, the closed-form
+#' criteria and [predict()], on all individuals with `y` observed. The closed-form
+#' criteria treat the offset as fixed (they are computed on the centred or
+#' residualised `y`).
+#'
+#' @section The lambda scale:
+#' `lambda` is always on the KRR scale, the ridge added to the kernel: \eqn{K + \lambda I}.
+#' KARE is defined for the ridge on the normalised kernel \eqn{K/n}:
+#' \deqn{\rho(l) = \frac{n^{-1} y'(K/n + lI)^{-2} y}{(n^{-1}\mathrm{tr}(K/n + lI)^{-1})^2},}{rho(l) = ((1/n) y' (K/n + l I)^-2 y) / ((1/n) tr (K/n + l I)^-1)^2,}
+#' so \eqn{\lambda = n l}, with \eqn{n} the number of individuals with `y` observed.
+#' The fit stores both: `lambda` (KRR scale) and `lambda_kare = lambda / n`.
+#' KARE is algebraically equal to GCV on the same `lambda` (the factors
+#' \eqn{\lambda^2} cancel); both are offered so that results can be reported under
+#' either name.
+#'
+#' @section Criteria:
+#' With \eqn{H = K(K + \lambda I)^{-1}} and \eqn{y_c} the centred (residualised) `y`:
+#' * `"cv"`: the mean squared error over held-out folds. As in `cv.glmnet` (grouped),
+#'   `cvm` is the mean of the per-fold mean squared errors weighted by fold size and
+#'   `cvsd` the standard error: the square root of the fold-size-weighted mean of the
+#'   squared deviations of the per-fold errors from `cvm`, divided by
+#'   `nfolds - 1`. `lambda.min` is the (largest) lambda of smallest `cvm`,
+#'   `lambda.1se` the largest lambda whose `cvm` is within one `cvsd` of that minimum
+#'   (`cvm <= cvm[min] + cvsd[min]`).
+#' * `"gcv"`: \eqn{n \|(I - H) y_c\|^2 / \mathrm{tr}(I - H)^2}{n ||(I - H) y_c||^2 / tr(I - H)^2}.
+#' * `"loo"`: the exact leave-one-out mean squared error of the kernel part,
+#'   \eqn{n^{-1}\sum_i (r_i / (1 - H_{ii}))^2}{mean((r_i / (1 - H_ii))^2)} with
+#'   \eqn{r = (I - H) y_c}.
+#' * `"kare"`: \eqn{\rho} above.
+#'
+#' For the closed-form criteria `lambda.min` is the (largest) lambda minimising the
+#' criterion and `lambda.1se` is `NA`.
+#'
+#' @section Computation:
+#' Per fold, the training kernel (indexed from `K`, never recomputed) is
+#' eigendecomposed ONCE; the centred training `y` and the test-by-train kernel block
+#' are rotated into the eigenbasis once, after which each lambda costs
+#' \eqn{O(n_{train} n_{test})}{O(n_train n_test)}. The closed-form criteria need one
+#' eigendecomposition of the kernel of all observed individuals, then \eqn{O(n)} per
+#' lambda (KARE, GCV) or \eqn{O(n^2)} per lambda (LOO, the \eqn{n} diagonal entries
+#' of \eqn{H}). The final dual coefficients at `lambda.min` and `lambda.1se` come
+#' from a Cholesky factorisation of \eqn{K + \lambda I}.
+#'
+#' @param y numeric phenotype vector of length `n`. `NA` entries are not used for
+#'   fitting (nor in any fold); their values are predicted (see [fitted.ntk_krr()]).
+#' @param K symmetric positive semi-definite `n x n` training kernel, rows and columns
+#'   in the order of `y`.
+#' @param lambda optional user grid of ridge parameters (KRR scale, all `> 0`); sorted
+#'   decreasing. Default: `nlambda` values log-spaced from
+#'   `mean(diag(K)) * lambda_range[2]` down to `mean(diag(K)) * lambda_range[1]`
+#'   (diagonal of the observed individuals).
+#' @param nfolds number of cross-validation folds (`2 <= nfolds <=` number of observed
+#'   `y`), used when `foldid` is `NULL`; folds are then drawn with R's RNG as
+#'   `sample(rep(seq_len(nfolds), length.out = n_obs))` over the observed individuals
+#'   in order, so `set.seed()` reproduces them.
+#' @param foldid optional vector of length `n` fixing the folds (any labels, at least
+#'   two distinct among the observed individuals; entries where `y` is `NA` are
+#'   ignored and may be `NA`). Overrides `nfolds`.
+#' @param criterion `"cv"` (default), `"kare"`, `"gcv"` or `"loo"`.
+#' @param X optional covariates (numeric matrix or data frame with `n` rows, or a
+#'   numeric vector), regressed out by OLS together with an intercept (see Centring).
+#' @param ... must be empty; the options below must be named.
+#' @param nlambda number of values of the default grid (41).
+#' @param lambda_range multipliers of `mean(diag(K))` giving the ends of the default
+#'   grid (`c(1e-4, 1e4)`).
+#' @return An object of class `ntk_krr`, a list with
+#'   `call`, `criterion`, `name` (the measure), `lambda` (decreasing, KRR scale),
+#'   `lambda_kare` (`lambda / nobs`), `cvm` (criterion per lambda), `cvsd`, `cvup`,
+#'   `cvlo` (`cvm` +/- `cvsd`; `NA` unless `"cv"`), `cvraw` (folds x lambdas mean
+#'   squared errors, `"cv"` only), `fit.preval` (held-out predictions, `n x nlambda`,
+#'   `"cv"` only), `foldid` (integer, `NA` where unused), `nfolds`, `lambda.min`,
+#'   `lambda.1se`, `index` (their positions in `lambda`), `beta` (intercept and
+#'   covariate coefficients), `alpha` (`n x 2` dual coefficients at `lambda.min` and
+#'   `lambda.1se`, zero where `y` is `NA`), `fitted.values` (at `lambda.min`, all `n`
+#'   individuals), `y`, `n`, `nobs`, and `K`, `X` (kept to compute the fit at other
+#'   lambdas; `K` is the caller's matrix, not a copy, unless it had to be converted).
+#' @references Jacot A, Simsek B, Spadaro F, Hongler C, Gabriel F (2020). Kernel
+#'   alignment risk estimator: risk prediction from training data. NeurIPS 33.
+#'
+#'   Friedman J, Hastie T, Tibshirani R (2010). Regularization paths for generalized
+#'   linear models via coordinate descent. Journal of Statistical Software 33(1).
+#' @seealso [predict.ntk_krr()], [coef.ntk_krr()], [plot.ntk_krr()].
+#' @examples
+#' set.seed(1)
+#' n <- 120; p <- 300
+#' G <- scale(matrix(rbinom(n * p, 2, 0.3), n, p))
+#' K <- tcrossprod(G) / p
+#' y <- drop(G[, 1:20] %*% rnorm(20, sd = 0.3)) + rnorm(n)
+#' fit <- ntk_krr(y, K, nfolds = 5)
+#' fit
+#' plot(fit)
+#' head(predict(fit, K[1:5, ], s = "lambda.1se"))
+#' # closed-form choice of lambda from one eigendecomposition
+#' fit_kare <- ntk_krr(y, K, criterion = "kare")
+#' c(krr = fit_kare$lambda.min, kare = fit_kare$lambda.min / fit_kare$nobs)
+#' @export
+ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
+                    criterion = c("cv", "kare", "gcv", "loo"), X = NULL, ...,
+                    nlambda = 41, lambda_range = c(1e-4, 1e4)) {
+  cl <- match.call()
+  if (...length() > 0L) {
+    nms <- names(list(...))
+    stop("unused argument(s) in `...`",
+         if (!is.null(nms) && any(nzchar(nms))) paste0(": ", paste(nms[nzchar(nms)], collapse = ", ")),
+         ".", call. = FALSE)
+  }
+  criterion <- check_choice(criterion, c("cv", "kare", "gcv", "loo"), "criterion")
+  y <- check_numeric_vector(y, "y", allow_na = TRUE)
+  n <- length(y)
+  if (n < 3L) stop_arg("y", "must have at least 3 elements (", n, " given).")
+  K <- check_kernel(K, "K", n = n)
+  obs <- which(!is.na(y))
+  nobs <- length(obs)
+  if (nobs < 3L) stop_arg("y", "must have at least 3 non-missing values (", nobs, " given).")
+
+  Z <- krr_design(X, n, obs)
+  q <- ncol(Z)
+  if (nobs <= q + 1L)
+    stop_arg("X", "has too many columns (", q - 1L, ") for ", nobs, " observed individuals.")
+
+  lambda <- krr_grid(lambda, K, obs, nlambda, lambda_range)
+  nlam <- length(lambda)
+
+  out <- list(call = cl, criterion = criterion, lambda = lambda,
+              lambda_kare = lambda / nobs)
+  if (criterion == "cv") {
+    fo <- krr_folds(foldid, nfolds, n, obs, Z)
+    cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, Z, lambda)
+    w <- tabulate(fo$fold0[obs], fo$nfolds)
+    cvm <- drop(crossprod(w, cv$cvraw)) / sum(w)
+    dev <- sweep(cv$cvraw, 2L, cvm)^2
+    cvsd <- sqrt(drop(crossprod(w, dev)) / sum(w) / (fo$nfolds - 1L))
+    out$name <- "Mean-squared error"
+    out$cvm <- cvm
+    out$cvsd <- cvsd
+    out$cvup <- cvm + cvsd
+    out$cvlo <- cvm - cvsd
+    out$cvraw <- cv$cvraw
+    out$fit.preval <- cv$pred
+    out$foldid <- fo$foldid
+    out$nfolds <- fo$nfolds
+    idmin <- krr_which_min(cvm, lambda)
+    lambda.1se <- max(lambda[cvm <= cvm[idmin] + cvsd[idmin]])
+    id1se <- match(lambda.1se, lambda)
+  } else {
+    which <- match(criterion, c("kare", "gcv", "loo")) - 1L
+    cr <- .Call(C_krr_criterion, K, y, obs, Z, lambda, which)
+    cvm <- cr$value
+    out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
+                       loo = "Leave-one-out mean-squared error")
+    out$cvm <- cvm
+    out$cvsd <- out$cvup <- out$cvlo <- rep(NA_real_, nlam)
+    out$nfolds <- NA_integer_
+    idmin <- krr_which_min(cvm, lambda)
+    id1se <- NA_integer_
+  }
+  out$lambda.min <- lambda[idmin]
+  out$lambda.1se <- if (is.na(id1se)) NA_real_ else lambda[id1se]
+  out$index <- matrix(c(idmin, id1se), 2L, 1L,
+                      dimnames = list(c("min", "1se"), "Lambda"))
+
+  sel <- unique(stats::na.omit(c(out$lambda.min, out$lambda.1se)))
+  fit <- .Call(C_krr_fit, K, y, obs, Z, sel)
+  alpha <- fit$alpha[, match(c(out$lambda.min, out$lambda.1se), sel), drop = FALSE]
+  dimnames(alpha) <- list(rownames(K), c("lambda.min", "lambda.1se"))
+  beta <- fit$beta
+  names(beta) <- colnames(Z)
+  out$beta <- beta
+  out$alpha <- alpha
+  out$fitted.values <- krr_predict_raw(K, alpha[, 1L], Z, beta)
+  names(out$fitted.values) <- rownames(K)
+  out$y <- y
+  out$n <- n
+  out$nobs <- nobs
+  out$K <- K
+  out$X <- X
+  class(out) <- "ntk_krr"
+  out
+}
+
+# ---- helpers ------------------------------------------------------------------------
+
+# One of `choices` (the first when the default vector is passed unchanged).
+check_choice <- function(x, choices, arg) {
+  if (identical(x, choices)) return(choices[1L])
+  if (!is.character(x) || length(x) != 1L || is.na(x) || !(x %in% choices))
+    stop_arg(arg, "must be one of ", paste0('"', choices, '"', collapse = ", "), ".")
+  x
+}
+
+# Offset design cbind(1, X), checked; full column rank on the observed rows.
+krr_design <- function(X, n, obs) {
+  if (is.null(X)) return(matrix(1, n, 1L, dimnames = list(NULL, "(Intercept)")))
+  if (is.numeric(X) && is.null(dim(X))) X <- matrix(X, ncol = 1L, dimnames = list(NULL, "X"))
+  X <- check_numeric_matrix(X, "X")
+  if (nrow(X) != n) stop_arg("X", "must have ", n, " rows, one per element of `y` (", nrow(X), " given).")
+  if (is.null(colnames(X))) colnames(X) <- paste0("X", seq_len(ncol(X)))
+  Z <- cbind("(Intercept)" = 1, X)
+  if (qr(Z[obs, , drop = FALSE])$rank < ncol(Z))
+    stop_arg("X", "is collinear (with itself or the intercept) among the individuals with `y` observed.")
+  Z
+}
+
+# Lambda grid on the KRR scale, decreasing.
+krr_grid <- function(lambda, K, obs, nlambda, lambda_range) {
+  if (!is.null(lambda)) {
+    if (!is.numeric(lambda) || length(lambda) < 1L)
+      stop_arg("lambda", "must be a numeric vector of positive values.")
+    if (anyNA(lambda)) stop_arg("lambda", "must not contain NA.")
+    if (any(!is.finite(lambda))) stop_arg("lambda", "must be finite.")
+    if (any(lambda <= 0)) stop_arg("lambda", "must be > 0 (smallest given: ", format(min(lambda)), ").")
+    return(sort(unique(as.double(lambda)), decreasing = TRUE))
+  }
+  nlambda <- check_number(nlambda, "nlambda", lower = 1, integer = TRUE)
+  if (!is.numeric(lambda_range) || length(lambda_range) != 2L || anyNA(lambda_range) ||
+      any(!is.finite(lambda_range)) || any(lambda_range <= 0) || lambda_range[1L] > lambda_range[2L])
+    stop_arg("lambda_range", "must be two positive finite numbers, the first <= the second.")
+  md <- mean(diag(K)[obs])
+  if (!(md > 0)) stop_arg("K", "must have a positive mean diagonal (", format(md), ").")
+  md * 10^seq(log10(lambda_range[2L]), log10(lambda_range[1L]), length.out = nlambda)
+}
+
+# Folds: integer fold0 (0 = unused), foldid (NA = unused), nfolds.
+krr_folds <- function(foldid, nfolds, n, obs, Z) {
+  nobs <- length(obs)
+  if (is.null(foldid)) {
+    nfolds <- check_number(nfolds, "nfolds", lower = 2, upper = nobs, integer = TRUE)
+    f <- rep(NA_integer_, n)
+    f[obs] <- sample(rep(seq_len(nfolds), length.out = nobs))
+  } else {
+    if (is.factor(foldid)) foldid <- as.character(foldid)
+    if (!is.atomic(foldid) || is.null(foldid) || !is.null(dim(foldid)))
+      stop_arg("foldid", "must be a vector.")
+    if (length(foldid) != n)
+      stop_arg("foldid", "must have length ", n, ", one per element of `y` (", length(foldid), " given).")
+    fo <- foldid[obs]
+    if (anyNA(fo)) stop_arg("foldid", "must not be NA where `y` is observed.")
+    lev <- sort(unique(fo))
+    if (length(lev) < 2L)
+      stop_arg("foldid", "must define at least 2 distinct folds among the observed individuals (",
+               length(lev), " given).")
+    nfolds <- length(lev)
+    f <- rep(NA_integer_, n)
+    f[obs] <- match(fo, lev)
+  }
+  ntrain <- nobs - tabulate(f[obs], nfolds)
+  if (any(ntrain <= ncol(Z)))
+    stop_arg(if (is.null(foldid)) "nfolds" else "foldid",
+             "leaves a training set of ", min(ntrain), " individuals; at least ",
+             ncol(Z) + 1L, " needed.")
+  if (ncol(Z) > 1L) {
+    for (k in seq_len(nfolds)) {
+      tr <- which(!is.na(f) & f != k)
+      if (qr(Z[tr, , drop = FALSE])$rank < ncol(Z))
+        stop_arg("X", "is collinear within the training set of fold ", k, ".")
+    }
+  }
+  fold0 <- f
+  fold0[is.na(fold0)] <- 0L
+  list(fold0 = as.integer(fold0), foldid = as.integer(f), nfolds = as.integer(nfolds))
+}
+
+# Largest lambda attaining the minimum of crit.
+krr_which_min <- function(crit, lambda) {
+  if (all(!is.finite(crit))) stop("the criterion is not finite at any lambda.", call. = FALSE)
+  m <- min(crit[is.finite(crit)])
+  match(max(lambda[is.finite(crit) & crit <= m]), lambda)
+}
+
+krr_predict_raw <- function(Knew, alpha, Z, beta) {
+  drop(Knew %*% alpha) + drop(Z %*% beta)
+}

@@ -1,0 +1,277 @@
+# Methods of class "ntk_krr" (see ntk_krr() in krr.R).
+
+# The lambda (KRR scale) selected by `s`.
+krr_resolve_s <- function(object, s) {
+  if (is.character(s)) {
+    if (length(s) != 1L || !(s %in% c("lambda.min", "lambda.1se")))
+      stop_arg("s", 'must be "lambda.min", "lambda.1se" or a positive number.')
+    lam <- object[[s]]
+    if (is.na(lam))
+      stop_arg("s", '= "lambda.1se" is only defined for criterion = "cv" (this fit used "',
+               object$criterion, '").')
+    return(lam)
+  }
+  check_number(s, "s", lower = 0, open_lower = TRUE)
+}
+
+# Dual coefficients (length n, zero where y is NA) at the lambda selected by `s`:
+# stored at lambda.min / lambda.1se, otherwise one Cholesky solve on the stored K.
+krr_alpha <- function(object, s) {
+  lam <- krr_resolve_s(object, s)
+  stored <- c(object$lambda.min, object$lambda.1se)
+  j <- match(lam, stored)
+  if (!is.na(j)) return(list(alpha = object$alpha[, j], lambda = lam))
+  Z <- krr_design(object$X, object$n, which(!is.na(object$y)))
+  fit <- .Call(C_krr_fit, object$K, object$y, which(!is.na(object$y)), Z, lam)
+  alpha <- fit$alpha[, 1L]
+  names(alpha) <- rownames(object$K)
+  list(alpha = alpha, lambda = lam)
+}
+
+#' Dual coefficients of a kernel ridge regression fit
+#'
+#' The dual coefficients \eqn{\alpha = (K + \lambda I)^{-1}(y - Z\beta)}{alpha = (K + lambda I)^-1 (y - Z beta)}
+#' of an [ntk_krr()] fit, one per training individual (zero where `y` was `NA`), so
+#' that predictions are `K_new %*% alpha + cbind(1, X_new) %*% beta`. The offset
+#' coefficients \eqn{\beta}{beta} (intercept and covariates) are `object$beta`.
+#'
+#' @param object an `ntk_krr` fit.
+#' @param s `"lambda.min"` (default), `"lambda.1se"` (criterion `"cv"` only) or a
+#'   positive number on the KRR lambda scale. Values other than the two stored ones
+#'   cost one Cholesky factorisation of the training kernel.
+#' @param ... unused.
+#' @return A numeric vector of length `n`, with the attribute `lambda`.
+#' @examples
+#' set.seed(2)
+#' n <- 60; G <- scale(matrix(rbinom(n * 100, 2, 0.4), n))
+#' K <- tcrossprod(G) / 100
+#' y <- rnorm(n)
+#' fit <- ntk_krr(y, K, criterion = "gcv")
+#' a <- coef(fit)
+#' all.equal(drop(K %*% a) + fit$beta[1], fitted(fit), check.attributes = FALSE)
+#' @export
+coef.ntk_krr <- function(object, s = "lambda.min", ...) {
+  a <- krr_alpha(object, s)
+  structure(a$alpha, lambda = a$lambda)
+}
+
+#' Predictions of a kernel ridge regression fit
+#'
+#' Predicts new individuals from their kernel against the training individuals:
+#' `K_new %*% alpha + cbind(1, X_new) %*% beta`, with the dual coefficients `alpha`
+#' and offset `beta` of [ntk_krr()] at the lambda selected by `s`.
+#'
+#' @param object an `ntk_krr` fit.
+#' @param K_new test-by-train kernel, `m x n`, one column per training individual in
+#'   the order of the training `K` (including those whose `y` was `NA`). When missing,
+#'   the fitted values of the training individuals are returned.
+#' @param s `"lambda.min"` (default), `"lambda.1se"` or a positive lambda (KRR scale).
+#' @param X_new covariates of the new individuals (`m` rows, the columns of the
+#'   training `X`); required when the fit used `X`.
+#' @param ... unused.
+#' @return A numeric vector of `m` predictions.
+#' @examples
+#' set.seed(3)
+#' n <- 80; G <- scale(matrix(rbinom(n * 150, 2, 0.3), n))
+#' K <- tcrossprod(G) / 150
+#' y <- drop(G[, 1:10] %*% rnorm(10, sd = 0.4)) + rnorm(n)
+#' train <- 1:60
+#' fit <- ntk_krr(y[train], K[train, train], foldid = rep(1:4, 15))
+#' pred <- predict(fit, K[-train, train])
+#' cor(pred, y[-train])
+#' @export
+predict.ntk_krr <- function(object, K_new, s = "lambda.min", X_new = NULL, ...) {
+  a <- krr_alpha(object, s)
+  if (missing(K_new)) return(stats::fitted(object, s = s))
+  K_new <- check_kernel(K_new, "K_new", symmetric = FALSE, ncol_expected = object$n)
+  m <- nrow(K_new)
+  if (is.null(object$X)) {
+    if (!is.null(X_new)) warning("`X_new` ignored: the fit used no covariates.", call. = FALSE)
+    Znew <- matrix(1, m, 1L)
+  } else {
+    if (is.null(X_new)) stop_arg("X_new", "is required: the fit used covariates `X`.")
+    if (is.numeric(X_new) && is.null(dim(X_new))) X_new <- matrix(X_new, ncol = 1L)
+    X_new <- check_numeric_matrix(X_new, "X_new")
+    if (nrow(X_new) != m)
+      stop_arg("X_new", "must have ", m, " rows, one per row of `K_new` (", nrow(X_new), " given).")
+    if (ncol(X_new) != length(object$beta) - 1L)
+      stop_arg("X_new", "must have ", length(object$beta) - 1L, " columns like `X` (",
+               ncol(X_new), " given).")
+    Znew <- cbind(1, X_new)
+  }
+  out <- krr_predict_raw(K_new, a$alpha, Znew, object$beta)
+  names(out) <- rownames(K_new)
+  out
+}
+
+#' Fitted values and residuals of a kernel ridge regression fit
+#'
+#' Training fitted values `K %*% alpha + cbind(1, X) %*% beta` for all `n`
+#' individuals, including those whose `y` was `NA` (their predictions), and residuals
+#' `y - fitted` (`NA` where `y` is `NA`).
+#'
+#' @param object an `ntk_krr` fit.
+#' @param s `"lambda.min"` (default), `"lambda.1se"` or a positive lambda (KRR scale).
+#' @param ... unused.
+#' @return A numeric vector of length `n`.
+#' @examples
+#' set.seed(4)
+#' n <- 50; G <- scale(matrix(rbinom(n * 80, 2, 0.5), n))
+#' K <- tcrossprod(G) / 80
+#' y <- rnorm(n); y[1:3] <- NA
+#' fit <- ntk_krr(y, K, criterion = "loo")
+#' head(fitted(fit))   # first three: predictions for the missing y
+#' head(residuals(fit))
+#' @export
+fitted.ntk_krr <- function(object, s = "lambda.min", ...) {
+  lam <- krr_resolve_s(object, s)
+  if (identical(lam, object$lambda.min)) return(object$fitted.values)
+  a <- krr_alpha(object, s)
+  Z <- krr_design(object$X, object$n, which(!is.na(object$y)))
+  out <- krr_predict_raw(object$K, a$alpha, Z, object$beta)
+  names(out) <- rownames(object$K)
+  out
+}
+
+#' @rdname fitted.ntk_krr
+#' @export
+residuals.ntk_krr <- function(object, s = "lambda.min", ...) {
+  object$y - stats::fitted(object, s = s)
+}
+
+#' Print and summarise a kernel ridge regression fit
+#'
+#' `print()` shows the call, the criterion and the chosen lambdas with their
+#' criterion values (like `print.cv.glmnet`); `summary()` adds the lambda grid, the
+#' offset coefficients and in-sample and (for `"cv"` and `"loo"`) out-of-sample
+#' \eqn{R^2}.
+#'
+#' @param x,object an `ntk_krr` fit (or its summary).
+#' @param digits significant digits.
+#' @param ... unused.
+#' @return `print()` returns `x` invisibly; `summary()` an object of class
+#'   `summary.ntk_krr`.
+#' @examples
+#' set.seed(5)
+#' n <- 60; G <- scale(matrix(rbinom(n * 100, 2, 0.3), n))
+#' K <- tcrossprod(G) / 100
+#' y <- drop(G[, 1:5] %*% rnorm(5, sd = 0.5)) + rnorm(n)
+#' fit <- ntk_krr(y, K, nfolds = 3)
+#' print(fit)
+#' summary(fit)
+#' @export
+print.ntk_krr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  cat("\nCall: ", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
+  cat(krr_header(x), "\n", sep = "")
+  cat("Measure: ", x$name, "\n\n", sep = "")
+  print(krr_table(x), digits = digits)
+  cat("\n")
+  invisible(x)
+}
+
+krr_header <- function(x) {
+  how <- switch(x$criterion,
+                cv = paste0(x$nfolds, "-fold cross-validation"),
+                kare = "KARE (kernel alignment risk estimator)",
+                gcv = "generalised cross-validation",
+                loo = "exact leave-one-out")
+  paste0("Kernel ridge regression, lambda by ", how, "\n",
+         "n = ", x$n, " (", x$nobs, " with y observed), ", length(x$lambda), " lambdas",
+         if (length(x$beta) > 1L) paste0(", ", length(x$beta) - 1L, " covariate(s)") else "")
+}
+
+krr_table <- function(x) {
+  idx <- x$index[, 1L]
+  keep <- !is.na(idx)
+  i <- idx[keep]
+  tab <- data.frame(Lambda = x$lambda[i], Index = i, Measure = x$cvm[i],
+                    row.names = names(idx)[keep])
+  if (x$criterion == "cv") tab$SE <- x$cvsd[i]
+  if (x$criterion == "kare") tab$Lambda_KARE <- x$lambda_kare[i]
+  tab
+}
+
+#' @rdname print.ntk_krr
+#' @export
+summary.ntk_krr <- function(object, ...) {
+  yo <- object$y[!is.na(object$y)]
+  vy <- mean((yo - mean(yo))^2)
+  fv <- object$fitted.values[!is.na(object$y)]
+  r2_in <- 1 - mean((yo - fv)^2) / vy
+  imin <- object$index[1L, 1L]
+  r2_out <- if (object$criterion %in% c("cv", "loo")) 1 - object$cvm[imin] / vy else NA_real_
+  structure(list(call = object$call, header = krr_header(object), name = object$name,
+                 table = krr_table(object), lambda_range = range(object$lambda),
+                 beta = object$beta, r2_in = r2_in, r2_out = r2_out,
+                 criterion = object$criterion,
+                 boundary = imin %in% c(1L, length(object$lambda))),
+            class = "summary.ntk_krr")
+}
+
+#' @rdname print.ntk_krr
+#' @export
+print.summary.ntk_krr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  cat("\nCall: ", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
+  cat(x$header, "\n", sep = "")
+  cat("Lambda grid: ", format(x$lambda_range[2L], digits = digits), " .. ",
+      format(x$lambda_range[1L], digits = digits), " (KRR scale, K + lambda I)\n", sep = "")
+  cat("Measure: ", x$name, "\n\n", sep = "")
+  print(x$table, digits = digits)
+  if (x$boundary) cat("(lambda.min is at the end of the grid: consider widening it)\n")
+  cat("\nOffset coefficients (OLS):\n")
+  print(x$beta, digits = digits)
+  cat("\nR-squared at lambda.min: in-sample ", format(x$r2_in, digits = digits), sep = "")
+  if (!is.na(x$r2_out))
+    cat(", ", if (x$criterion == "cv") "cross-validated " else "leave-one-out ",
+        format(x$r2_out, digits = digits), sep = "")
+  cat("\n\n")
+  invisible(x)
+}
+
+#' Plot the lambda criterion curve of a kernel ridge regression fit
+#'
+#' Plots the criterion (cross-validated mean squared error with its standard-error
+#' bars, or KARE / GCV / leave-one-out) against `log(lambda)`, with vertical dotted
+#' lines at `lambda.min` and (for `"cv"`) `lambda.1se`, like `plot.cv.glmnet`.
+#'
+#' @param x an `ntk_krr` fit.
+#' @param sign.lambda `1` to plot against `log(lambda)`, `-1` against `-log(lambda)`.
+#' @param ... further graphical parameters passed to [plot()] (e.g. `main`, `ylim`).
+#' @return `x`, invisibly.
+#' @examples
+#' set.seed(6)
+#' n <- 60; G <- scale(matrix(rbinom(n * 100, 2, 0.3), n))
+#' K <- tcrossprod(G) / 100
+#' y <- drop(G[, 1:5] %*% rnorm(5, sd = 0.5)) + rnorm(n)
+#' plot(ntk_krr(y, K, nfolds = 3))
+#' plot(ntk_krr(y, K, criterion = "kare"))
+#' @export
+plot.ntk_krr <- function(x, sign.lambda = 1, ...) {
+  if (!(identical(sign.lambda, 1) || identical(sign.lambda, -1) ||
+        identical(sign.lambda, 1L) || identical(sign.lambda, -1L)))
+    stop_arg("sign.lambda", "must be 1 or -1.")
+  xv <- sign.lambda * log(x$lambda)
+  has_se <- x$criterion == "cv"
+  yr <- if (has_se) range(x$cvup, x$cvlo, x$cvm, finite = TRUE) else range(x$cvm, finite = TRUE)
+  args <- list(x = xv, y = x$cvm, ylim = yr, type = "n",
+               xlab = if (sign.lambda > 0) "log(Lambda)" else "-log(Lambda)",
+               ylab = x$name)
+  user <- list(...)
+  args[names(user)] <- user
+  do.call(graphics::plot, args)
+  if (has_se) {
+    width <- 0.01 * diff(range(xv))
+    graphics::segments(xv, x$cvup, xv, x$cvlo, col = "darkgrey")
+    graphics::segments(xv - width, x$cvup, xv + width, x$cvup, col = "darkgrey")
+    graphics::segments(xv - width, x$cvlo, xv + width, x$cvlo, col = "darkgrey")
+  }
+  graphics::points(xv, x$cvm, pch = 20, col = "red")
+  graphics::abline(v = sign.lambda * log(x$lambda.min), lty = 3)
+  if (!is.na(x$lambda.1se)) graphics::abline(v = sign.lambda * log(x$lambda.1se), lty = 3)
+  graphics::axis(3, at = sign.lambda * log(x$lambda.min), labels = "min", tick = FALSE,
+                 line = -0.5)
+  if (!is.na(x$lambda.1se))
+    graphics::axis(3, at = sign.lambda * log(x$lambda.1se), labels = "1se", tick = FALSE,
+                   line = -0.5)
+  invisible(x)
+}
