@@ -447,7 +447,9 @@ study_check_args <- function(args, arg, fun, reserved) {
 
 #' Summarise, print and plot a simulation study
 #'
-#' `summary()` gives, per number of SNPs and method, the number of successful replicates,
+#' `summary()` gives, per number of SNPs and method, the number of replicates with a
+#' test correlation (`reps`; a constant prediction, e.g. from a genetic variance
+#' component estimated at zero, has none and is left out),
 #' the median, lower and upper quartiles and interquartile range of the test correlation,
 #' the median test mean squared error and the median seconds per replicate (quantiles of
 #' [stats::quantile()], type 7, ignoring `NA`). `print()` shows the medians of the
@@ -465,8 +467,9 @@ study_check_args <- function(args, arg, fun, reserved) {
 #' @param ... further graphical parameters for [graphics::boxplot()] (plot), unused
 #'   otherwise.
 #' @return `summary()`: a data frame of class `summary.ntk_study` with columns `p`,
-#'   `method`, `reps` (replicates with a correlation), `cor_median`, `cor_q25`, `cor_q75`, `cor_iqr`, `mse_median`,
-#'   `seconds_median`; `print()` and `plot()` return `x` invisibly.
+#'   `method`, `reps` (replicates with a correlation), `cor_median`, `cor_q25`,
+#'   `cor_q75`, `cor_iqr`, `mse_median`, `seconds_median`; `print()` and `plot()`
+#'   return `x` invisibly.
 #' @examples
 #' set.seed(2)
 #' st <- ntk_study(n = 80, p = c(10, 20), reps = 3, methods = c("ntk_lmm", "gblup"),
