@@ -50,6 +50,8 @@
 #'   test-by-train kernel with the test points' own diagonal); `"paper"`: symmetrise,
 #'   set the diagonal to 1, then divide by \eqn{p}, as the supplement of the NTK genetics
 #'   paper does.
+#'   A point whose kernel diagonal is 0 (a zero row with `sigma_b = 0`) gets a zero row
+#'   and column.
 #' @param n_init number of independent initialisations averaged (finite `width` only).
 #' @param standardize logical; centre and scale the columns with the training means and
 #'   standard deviations. With `FALSE`, `X` and `Z` are used as given and may not
@@ -61,8 +63,9 @@
 #' @return A numeric matrix, `n x n` (symmetric) or `m x n`, with the attribute `"ntk"`:
 #'   a list of the settings (`kind`, `depth`, `width`, `sigma_w`, `sigma_b`,
 #'   `normalize`, `n_init`, `standardize`, the training `center` and `scale` of the
-#'   kept columns, `keep` (their indices in `X`), `p`, `device`), read it with
-#'   `attr(K, "ntk")`. The result is refused, before anything is allocated, when it
+#'   kept columns, `keep` (their indices in `X`), `p`, `device`; `m`, the number of
+#'   test rows, for a test-by-train kernel; `rng_state`, the `.Random.seed` the weights
+#'   were drawn from, for an empirical kernel), read it with `attr(K, "ntk")`. The result is refused, before anything is allocated, when it
 #'   would need more than `getOption("ntkgen.max_kernel_gb", 16)` GB.
 #' @seealso [grm()] for the genomic relationship matrix.
 #' @examples
@@ -126,6 +129,34 @@ grm <- function(X, Z = NULL, normalize = c("none", "unit", "paper"), standardize
 # Settings attached to a kernel by ntk_kernel() / grm() (NULL for other matrices).
 ntk_settings <- function(K) attr(K, "ntk", exact = TRUE)
 
+# The test-by-train kernel (rows Z, columns X) built exactly like the training kernel
+# K = ntk_kernel(X, ...) or grm(X, ...): same settings, same standardisation (from X), and
+# for an empirical kernel the same network(s), redrawn from the RNG state recorded in K
+# (the caller's RNG state is left untouched).  For later predict() methods.
+kernel_like <- function(K, X, Z, threads = default_threads()) {
+  s <- ntk_settings(K)
+  if (is.null(s)) stop_arg("K", "has no \"ntk\" settings; compute it with ntk_kernel() or grm().")
+  if (!is.null(s$m)) stop_arg("K", "must be a training kernel, not a test-by-train kernel.")
+  if (NROW(X) != ncol(K))
+    stop_arg("X", "must be the training genotypes of `K` (", ncol(K), " rows, not ", NROW(X), ").")
+  if (is.null(Z)) stop_arg("Z", "must be given.")
+  threads <- check_threads(threads)
+  if (identical(s$kind, "empirical")) {
+    had <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
+    old <- if (had) get(".Random.seed", envir = globalenv(), inherits = FALSE)
+    on.exit(if (had) assign(".Random.seed", old, envir = globalenv())
+            else rm(".Random.seed", envir = globalenv()), add = TRUE)
+    assign(".Random.seed", s$rng_state, envir = globalenv())
+  }
+  dev <- if (identical(s$device, "cuda")) "cuda" else "cpu"
+  grm_kind <- identical(s$kind, "grm")
+  kernel_compute(X, Z, kind = s$kind, depth = if (grm_kind) 0L else s$depth,
+                 width = if (grm_kind) Inf else s$width,
+                 sigma_w = s$sigma_w, sigma_b = s$sigma_b, normalize = s$normalize,
+                 n_init = s$n_init, standardize = s$standardize, threads = threads,
+                 device = dev)
+}
+
 # ---- internals ---------------------------------------------------------------------
 
 check_choice <- function(x, choices, arg) {
@@ -160,6 +191,9 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
     if (ncol(Z) != ncol(X))
       stop_arg("Z", "must have as many columns (SNPs) as `X` (", ncol(X), "), not ",
                ncol(Z), ".")
+    if (!is.null(colnames(X)) && !is.null(colnames(Z)) &&
+        !identical(colnames(X), colnames(Z)))
+      stop_arg("Z", "must have the same column (SNP) names, in the same order, as `X`.")
   }
   m <- if (is.null(Z)) 0L else nrow(Z)
   bytes <- kernel_bytes(nrow(X), m, ncol(X), kind, width, depth)
@@ -178,6 +212,12 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
                    sigma_w = sigma_w, sigma_b = sigma_b, normalize = normalize,
                    n_init = n_init, standardize = standardize, center = prep$center,
                    scale = prep$scale, keep = prep$keep, p = prep$p, device = dev)
+  if (!is.null(Z)) settings$m <- nrow(Z)
+  if (kind == "empirical") {
+    # the state the weights are drawn from, so kernel_like() can redraw the same network
+    if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) set.seed(NULL)
+    settings$rng_state <- get(".Random.seed", envir = globalenv(), inherits = FALSE)
+  }
   rm(X, Z)
   .Call(C_ntk_kernel, prep$X, prep$Z, kernel_kind_code[[kind]], as.integer(depth),
         if (is.finite(width)) as.integer(width) else 0L, as.double(sigma_w),

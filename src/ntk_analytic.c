@@ -1,15 +1,17 @@
 /* Analytic infinite-width NTK of a deep ReLU network (core: plain C, no R).
  *
- * Sigma0 = sw^2 X X' / p + sb^2 is formed block of columns by block of columns with BLAS
- * dgemm (only the lower triangle in the symmetric case), and each block is then pushed
- * through the ReLU recursion element by element, every layer in registers:
+ * Phase 1: Sigma0 - sb^2 = sw^2 X X' / p by BLAS dgemm, block of columns by block of
+ * columns (only the lower triangle in the symmetric case: the flops of dsyrk).
+ * Phase 2: the ReLU recursion entry by entry, OpenMP over tiles of the (lower) matrix:
  *   c = Sigma / sqrt(Sigma_ii Sigma_jj) clamped to [-1, 1], t = acos(c),
  *   Sigma <- sw^2 sqrt(Sigma_ii Sigma_jj) (sin t + (pi - t) c) / (2 pi) + sb^2,
- *   Theta <- Theta sw^2 (pi - t) / (2 pi) + Sigma.
- * The diagonals follow the scalar recursion with t = 0, computed once per point; their
- * square roots (and inverses, 0 for a zero-norm point so that c = 0 there) are stored per
- * point and layer, so the inner loop has one acos and one sqrt per layer and no division.
- * Interrupts are polled on the main thread between column blocks.
+ *   Theta <- Theta sw^2 (pi - t) / (2 pi) + Sigma,
+ * each finished tile mirrored into the upper triangle while in cache.  The diagonals
+ * follow the scalar recursion with t = 0, computed once per point; their square roots
+ * (and inverses, 0 for a zero-norm point so that c = 0 there) are stored layer-major, so
+ * the inner loop has one (branch-free) acos, one sqrt and no division per layer.  All BLAS
+ * work precedes all OpenMP work, so the BLAS library's spinning threads and ours never
+ * compete.  Interrupts are polled on the main thread between blocks of either phase.
  */
 #define USE_FC_LEN_T
 #include <R_ext/BLAS.h>
@@ -196,25 +198,37 @@ int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
                     K + (size_t) j0 * nr + r0, &nr FCONE FCONE);
     if (j0 + b < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
   }
-  /* phase 2: the recursion, column by column (OpenMP), entries in chunks */
-  const int RB = 4 * NTK_ANALYTIC_BLOCK;
+  /* phase 2: the recursion (OpenMP over tiles of TC columns x NTK_CHUNK rows); in the
+   * symmetric case each finished tile is also copied, transposed, into the upper
+   * triangle while it is still in cache */
+  const int TC = 32, RB = 2048;
   for (int j0 = 0; j0 < n && status == NTK_OK; j0 += RB) {
-    int b = n - j0 < RB ? n - j0 : RB;
+    int jend = n - j0 < RB ? n : j0 + RB;
+    int ntile = (jend - j0 + TC - 1) / TC;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 4)
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1)
 #endif
-    for (int jj = 0; jj < b; jj++) {
-      int j = j0 + jj;
-      double *col = K + (size_t) j * nr;
-      if (sym) col[j] = thx[j];
-      if (L == 0 && sb2 == 0) continue;
-      ntk_column(col, sym ? j + 1 : 0, nr, L, k1, sb2, sqz, isqz, (size_t) nr,
-                 sqx + j, isqx + j, (size_t) n);
+    for (int tcol = 0; tcol < ntile; tcol++) {
+      int c0 = j0 + tcol * TC, c1 = c0 + TC < jend ? c0 + TC : jend;
+      if (sym) for (int j = c0; j < c1; j++) K[(size_t) j * (n + 1)] = thx[j];
+      for (int r0 = sym ? c0 : 0; r0 < nr; r0 += NTK_CHUNK) {
+        int r1 = r0 + NTK_CHUNK < nr ? r0 + NTK_CHUNK : nr;
+        for (int j = c0; j < c1; j++) {
+          int i0 = sym && j + 1 > r0 ? j + 1 : r0;
+          if (i0 < r1 && (L > 0 || sb2 != 0))
+            ntk_column(K + (size_t) j * nr, i0, r1, L, k1, sb2, sqz, isqz, (size_t) nr,
+                       sqx + j, isqx + j, (size_t) n);
+        }
+        if (sym)
+          for (int i = r0; i < r1; i++) {
+            int je = i < c1 ? i : c1;
+            for (int j = c0; j < je; j++) K[j + (size_t) i * n] = K[i + (size_t) j * n];
+          }
+      }
     }
-    if (j0 + b < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
+    if (jend < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
   }
   if (status == NTK_OK) {
-    if (sym) ntk_mirror_lower(K, n, nthreads);
     if (diag_rows) memcpy(diag_rows, thz, sizeof(double) * nr);
   }
   free(cx);

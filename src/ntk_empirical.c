@@ -22,7 +22,12 @@
 #include "ntkgen.h"
 #include "ntk_omp.h"
 
-#define NTK_EMPIRICAL_BLOCK 256
+#define NTK_EMPIRICAL_BLOCK 512
+
+/* The elementwise work here is O(n^2 L + n w L), negligible next to the O(n^2 w L) BLAS
+ * products, and it alternates with BLAS calls block by block: it runs on the calling
+ * thread only, so that OpenMP threads never compete with the BLAS library's own
+ * (spin-waiting) threads for the cores.  nthreads is used for the final mirror. */
 
 size_t ntk_weights_length(int p, int width, int depth)
 {
@@ -47,9 +52,6 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
     double *Al = A + (size_t) l * nw;
     F77_CALL(dgemm)("N", "T", &n, &w, &fan, &alpha, in, &n, W, &w, &zero, Al, &n
                     FCONE FCONE);
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(static)
-#endif
     for (int k = 0; k < w; k++) {
       double *col = Al + (size_t) k * n, bk = sb * bias[k];
       for (int i = 0; i < n; i++) {
@@ -69,9 +71,6 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
   const double g = sw / sqrt((double) w);
   /* D_L = g v' masked by relu'(H_L); then D_l = g (D_{l+1} W_{l+1}) masked by relu'(H_l) */
   double *DL = D + (size_t) (L - 1) * nw, *AL = A + (size_t) (L - 1) * nw;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(static)
-#endif
   for (int k = 0; k < w; k++) {
     double vk = g * v[k];
     for (int i = 0; i < n; i++)
@@ -83,9 +82,6 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
     double *Dl = D + (size_t) l * nw, *Al = A + (size_t) l * nw;
     F77_CALL(dgemm)("N", "N", &n, &w, &w, &g, D + (size_t) (l + 1) * nw, &n, Wn, &w,
                     &zero, Dl, &n FCONE FCONE);
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(static)
-#endif
     for (int k = 0; k < w; k++)
       for (int i = 0; i < n; i++)
         if (!(Al[i + (size_t) k * n] > 0)) Dl[i + (size_t) k * n] = 0.0;
@@ -194,9 +190,6 @@ int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int wid
                         &zero, G2, &rows FCONE FCONE);
       }
       int first = (l == 0) && !accumulate;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 8)
-#endif
       for (int jj = 0; jj < b; jj++) {
         int j = j0 + jj, i0 = sym ? jj : 0;     /* local row index start */
         double *col = K + (size_t) j * nr + r0;

@@ -66,7 +66,7 @@ size_t ntk_weights_length(int p, int width, int depth);
 /* Analytic infinite-width NTK.  K: n x n (Z NULL) or m x n.  diag_rows (length n, or m
  * when Z is given; may be NULL) receives k(x_i, x_i) (resp. k(z_i, z_i)), needed to
  * normalise a test-by-train kernel.  Cost O(n^2 p / 2 + n^2 L) (symmetric) or
- * O(m n p + m n L); memory: K plus O(n + m). */
+ * O(m n p + m n L); memory: K plus O((n + m) L). */
 int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
                  const ntk_arch *a, double *K, double *diag_rows);
 

@@ -59,6 +59,8 @@ test_that("bad input is an error naming the argument", {
   expect_error(ntk_kernel(Xall), "`X`.*only missing")
   expect_error(grm(Xall), "`X`.*only missing")
   expect_error(ntk_kernel(X, X[, 1:4]), "`Z`.*columns")
+  Xn <- X; colnames(Xn) <- paste0("snp", 1:5)
+  expect_error(ntk_kernel(Xn, Xn[1:3, 5:1]), "`Z`.*names")
   expect_error(ntk_kernel(X, X[1:2, ] + Inf), "`Z`")
   expect_error(ntk_kernel(X[1, , drop = FALSE]), "`X`.*at least 2 rows")
   expect_error(ntk_kernel(X, depth = 0), "`depth`")

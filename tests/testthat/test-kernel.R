@@ -283,3 +283,61 @@ test_that("settings travel with the kernel, dimnames are kept", {
   expect_identical(ntk_settings(K), s)
   expect_identical(attr(ntk_kernel(X, threads = 1), "ntk")$kind, "analytic")
 })
+
+test_that("several column blocks and tiles (n > 1024) and m > n agree with dense R", {
+  set.seed(31)
+  X <- matrix(rnorm(1100 * 3), 1100, 3)
+  Z <- matrix(rnorm(7 * 3), 7, 3)
+  K <- ntk_kernel(X, depth = 2, sigma_b = 0.3, standardize = FALSE, threads = 2)
+  expect_equal(strip(K), ntk_ref(X, depth = 2, sw = sqrt(2), sb = 0.3), tolerance = 1e-12)
+  expect_identical(strip(K), t(strip(K)))
+  Kz <- ntk_kernel(X, Z, depth = 2, sigma_b = 0.3, standardize = FALSE, threads = 2)
+  expect_equal(strip(Kz), ntk_ref(X, Z, depth = 2, sw = sqrt(2), sb = 0.3), tolerance = 1e-12)
+  Kxz <- ntk_kernel(Z, X[1:20, ], depth = 2, sigma_b = 0.3, standardize = FALSE, threads = 2)
+  expect_equal(strip(Kxz), ntk_ref(Z, X[1:20, ], depth = 2, sw = sqrt(2), sb = 0.3),
+               tolerance = 1e-12)
+  # empirical, depth 1: J = [sw/sqrt(p) g x', sb g, sw/sqrt(w) a, sb] per row
+  sw <- 1.1; sb <- 0.2; w <- 5
+  set.seed(32)
+  wts <- ntk_weights(3, w, 1)
+  jac <- function(X) {
+    H <- sw * X %*% t(wts$W[[1]]) / sqrt(3) + sb * matrix(wts$b[[1]], nrow(X), w, byrow = TRUE)
+    G <- sw / sqrt(w) * matrix(wts$v, nrow(X), w, byrow = TRUE) * (H > 0)
+    cbind(do.call(cbind, lapply(1:3, function(k) sw / sqrt(3) * G * X[, k])),
+          sb * G, sw / sqrt(w) * pmax(H, 0), sb)
+  }
+  set.seed(32)
+  Ke <- ntk_kernel(X, depth = 1, width = w, sigma_w = sw, sigma_b = sb, standardize = FALSE,
+                   threads = 2)
+  expect_equal(strip(Ke), tcrossprod(jac(X)), tolerance = 1e-10)
+  set.seed(32)
+  Kez <- ntk_kernel(X, Z, depth = 1, width = w, sigma_w = sw, sigma_b = sb,
+                    standardize = FALSE, threads = 2)
+  expect_equal(strip(Kez), tcrossprod(jac(Z), jac(X)), tolerance = 1e-10)
+})
+
+test_that("kernel_like() rebuilds the test-by-train kernel of a training kernel", {
+  X <- sim_geno(25, 20, 12)
+  Z <- sim_geno(6, 20, 13)
+  X[2, 3] <- NA
+  set.seed(5)
+  K <- suppressMessages(ntk_kernel(X, width = 16, n_init = 2, normalize = "unit", threads = 1))
+  runif(3)
+  seed_before <- .Random.seed
+  Kz <- suppressMessages(kernel_like(K, X, Z, threads = 1))
+  expect_identical(.Random.seed, seed_before)
+  set.seed(5)
+  Kz2 <- suppressMessages(ntk_kernel(X, Z, width = 16, n_init = 2, normalize = "unit", threads = 1))
+  expect_identical(Kz, Kz2)
+  # the training block itself is reproduced by Z = X
+  Kxx <- suppressMessages(kernel_like(K, X, X, threads = 1))
+  expect_equal(strip(Kxx), strip(K), tolerance = 1e-12)
+  G <- grm(X[-2, ], threads = 1)
+  expect_equal(strip(kernel_like(G, X[-2, ], Z, threads = 1)),
+               strip(grm(X[-2, ], Z, threads = 1)))
+  A <- ntk_kernel(X[-2, ], depth = 3, sigma_b = 0.1, threads = 1)
+  expect_identical(kernel_like(A, X[-2, ], Z, threads = 1),
+                   ntk_kernel(X[-2, ], Z, depth = 3, sigma_b = 0.1, threads = 1))
+  expect_error(kernel_like(strip(A), X[-2, ], Z), "`K`")
+  expect_error(kernel_like(A, X, Z), "`X`")
+})
