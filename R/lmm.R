@@ -289,6 +289,8 @@ lmm_build <- function(r, y, K, X, obs, knames, method, constrain) {
     h2_raw[i] <- theta[i] / tot_raw
     h2_raw_se[i] <- sqrt(max(drop(crossprod(gr, vt %*% gr)), 0))
   }
+  h2_se[fixed[seq_len(q)]] <- NA_real_
+  h2_raw_se[fixed[seq_len(q)]] <- NA_real_
   vp_se <- sqrt(max(drop(crossprod(ck, vt %*% ck)), 0))
   # fixed effects, BLUPs, fitted values
   b <- stats::setNames(r$b, colnames(X))

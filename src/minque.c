@@ -100,6 +100,8 @@ static int eval_dense(lmm_engine *e, const double *w, int need, double *S, doubl
   for (int j = 0; j < m; j++) { ldet += 2.0 * log(U[j + (size_t) j * m]); zz += z[j] * z[j]; }
   *ll = -0.5 * (m * LOG_2PI + ldet + zz);
   if (!(need & NEED_S)) return 0;
+  int diag = 1;   /* V = w_e I (MINQUE0): B_i = K_i / w_e without triangular solves */
+  for (int i = 0; i < nk; i++) if (w[i] != 0.0) diag = 0;
   for (int i = 0; i < k; i++) {
     double *Bi = e->B[i];
     if (i < nk) memcpy(Bi, e->K22[i], mm * sizeof(double));
@@ -107,11 +109,16 @@ static int eval_dense(lmm_engine *e, const double *w, int need, double *S, doubl
       memset(Bi, 0, mm * sizeof(double));
       for (int j = 0; j < m; j++) Bi[j + (size_t) j * m] = 1.0;
     }
-    /* B_i = U^-T K_i U^-1 */
-    F77_CALL(dtrsm)(&lo, &up, &tr, &nu, &m, &m, &done, U, &m, Bi, &m
-                    FCONE FCONE FCONE FCONE);
-    F77_CALL(dtrsm)(&rt, &up, &nt, &nu, &m, &m, &done, U, &m, Bi, &m
-                    FCONE FCONE FCONE FCONE);
+    if (diag) {
+      double sc = 1.0 / w[k - 1];
+      for (size_t t = 0; t < mm; t++) Bi[t] *= sc;
+    } else {
+      /* B_i = U^-T K_i U^-1 */
+      F77_CALL(dtrsm)(&lo, &up, &tr, &nu, &m, &m, &done, U, &m, Bi, &m
+                      FCONE FCONE FCONE FCONE);
+      F77_CALL(dtrsm)(&rt, &up, &nt, &nu, &m, &m, &done, U, &m, Bi, &m
+                      FCONE FCONE FCONE FCONE);
+    }
     double zero = 0.0;
     F77_CALL(dgemv)(&nt, &m, &m, &done, Bi, &m, z, &one, &zero, e->u[i], &one FCONE);
     if (ntk_interrupt_pending()) return NTK_ERR_INTERRUPTED;
@@ -139,7 +146,8 @@ static int engine_eval(lmm_engine *e, const double *w, int need, double *S, doub
                    : eval_dense(e, w, need, S, q, AI, ll);
 }
 
-/* Sandwich middle C_ij = 2 tr(P K_i P V P K_j P V), P at the weights w0, V at theta. */
+/* Sandwich middle C_ij = 2 tr(P K_i P V P K_j P V), P at the weights w0, V at theta.
+ * Must follow engine_eval(w0, NEED_S).  Cost O(m) (one kernel) or 2 k m^3 (k components). */
 static int engine_sandwich(lmm_engine *e, const double *w0, const double *theta, double *C)
 {
   int k = e->k, m = e->m;
@@ -154,12 +162,8 @@ static int engine_sandwich(lmm_engine *e, const double *w0, const double *theta,
     C[0] = 2 * c00; C[1] = C[2] = 2 * c01; C[3] = 2 * c11;
     return NTK_OK;
   }
-  double ll, *S = dalloc((size_t) k * k), *q = dalloc(k);
-  if (!S || !q) { free(S); free(q); return NTK_ERR_ALLOC; }
-  int st = eval_dense(e, w0, NEED_S, S, q, NULL, &ll);
-  free(S); free(q);
-  if (st == 1) return NTK_ERR_NOT_PD;
-  if (st != 0) return st;
+  /* the caller has just evaluated at w0 with NEED_S: e->B holds the B_i at w0 */
+  (void) w0;
   size_t mm = (size_t) m * m;
   double *N = dalloc(mm), **G = calloc((size_t) k, sizeof(double *));
   if (!N || !G) { free(N); free(G); return NTK_ERR_ALLOC; }
@@ -380,12 +384,18 @@ static int lmm_estimate(lmm_engine *e, const ntk_lmm_control *ctl, const double 
     st = NTK_ERR_ARG; goto done;
   }
 
-  /* iterated / REML: inverse information 2 S^-1 at the estimates */
+  /* iterated / REML: inverse information 2 S^-1 at the estimates (REML: S is current) */
   next_weights(k, e->ck, theta, w);
-  for (int i = 0; i < k; i++) out->ws[i] = w[i];
-  st = engine_eval(e, w, NEED_S, S, q, NULL, &ll);
-  if (st == 1) { st = NTK_ERR_NOT_PD; goto done; }
-  if (st != 0) goto done;
+  int current = ctl->method == NTK_LMM_REML;
+  for (int i = 0; i < k; i++) {
+    out->ws[i] = w[i];
+    if (w[i] != theta[i]) current = 0;
+  }
+  if (!current) {
+    st = engine_eval(e, w, NEED_S, S, q, NULL, &ll);
+    if (st == 1) { st = NTK_ERR_NOT_PD; goto done; }
+    if (st != 0) goto done;
+  }
   if ((st = solve_free(k, S, q, fixed, delta, Sinv))) goto done;
   for (int t = 0; t < kk; t++) out->vcov[t] = 2.0 * Sinv[t];
   memcpy(out->S, S, kk * sizeof(double));
