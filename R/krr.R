@@ -9,53 +9,92 @@
 #' leave-one-out (`"loo"`).
 #'
 #' @section Centring and covariates:
-#' The offset \eqn{Z\beta} is the intercept only (`X = NULL`: `y` is centred by its
-#' mean) or the intercept plus the covariates `X`, fitted by ordinary least squares.
-#' The offset is always estimated on the individuals the kernel part is trained on:
-#' in cross-validation, on the training folds only (the training mean, or the OLS fit
-#' of `y` on `cbind(1, X)` in the training folds), and it is added back to the
-#' held-out predictions from the same training fit; for the final fit, the closed-form
-#' criteria and [predict()], on all individuals with `y` observed. The closed-form
-#' criteria treat the offset as fixed (they are computed on the centred or
-#' residualised `y`).
+#' The offset \eqn{Z\beta} is the intercept only (`X = NULL`) or the intercept plus
+#' the covariates `X` (\eqn{Z} = `cbind(1, X)`). It is always estimated on the
+#' individuals the kernel part is trained on: in cross-validation on the training
+#' folds only, and added back to the held-out predictions from the same training fit;
+#' for the final fit, the closed-form criteria and [predict()], on all individuals
+#' with `y` observed.
+#' * `offset = "ols"` (default): `y` is centred by the training mean (`X = NULL`), or
+#'   the OLS fit of `y` on `cbind(1, X)` in the training set is regressed out; the
+#'   kernel ridge regression is then fitted to these residuals, and the closed-form
+#'   criteria treat the offset as fixed (they are computed on the residuals).
+#' * `offset = "gls"`: \eqn{\beta} is estimated jointly with the kernel part, per
+#'   lambda, as the unpenalised part of the penalised least-squares problem:
+#'   \eqn{\beta = (Z'V^{-1}Z)^{-1}Z'V^{-1}y}{beta = (Z' V^-1 Z)^-1 Z' V^-1 y} with
+#'   \eqn{V = K + \lambda I}{V = K + lambda I}. The predictions are then the BLUP of the
+#'   linear mixed model \eqn{y = Z\beta + g + e}{y = Z beta + g + e},
+#'   \eqn{g \sim N(0, \sigma^2_g K)}{g ~ N(0, s2_g K)}, at
+#'   \eqn{\lambda = \sigma^2_e / \sigma^2_g}{lambda = s2_e / s2_g}, and the
+#'   closed-form criteria use the full smoother including the fixed effects. The two
+#'   choices coincide when `X = NULL` and the rows of `K` sum to zero (e.g. a GRM of
+#'   column-centred genotypes).
 #'
 #' @section The lambda scale:
-#' `lambda` is always on the KRR scale, the ridge added to the kernel: \eqn{K + \lambda I}.
-#' KARE is defined for the ridge on the normalised kernel \eqn{K/n}:
+#' `lambda` is always on the KRR scale, the ridge added to the kernel: \eqn{K + \lambda I}{K + lambda I}.
+#' KARE (Jacot et al. 2020) is defined for the ridge \eqn{l} on the normalised kernel
+#' \eqn{K/n}:
 #' \deqn{\rho(l) = \frac{n^{-1} y'(K/n + lI)^{-2} y}{(n^{-1}\mathrm{tr}(K/n + lI)^{-1})^2},}{rho(l) = ((1/n) y' (K/n + l I)^-2 y) / ((1/n) tr (K/n + l I)^-1)^2,}
-#' so \eqn{\lambda = n l}, with \eqn{n} the number of individuals with `y` observed.
-#' The fit stores both: `lambda` (KRR scale) and `lambda_kare = lambda / n`.
-#' KARE is algebraically equal to GCV on the same `lambda` (the factors
-#' \eqn{\lambda^2} cancel); both are offered so that results can be reported under
-#' either name.
+#' and \eqn{(K/n + lI)^{-1} = n (K + nlI)^{-1}}{(K/n + l I)^-1 = n (K + n l I)^-1}, so
+#' \eqn{\lambda = n l}{lambda = n l}, with \eqn{n} the number of individuals with `y`
+#' observed. The fit stores both: `lambda` (KRR scale, used by every argument and
+#' method) and `lambda_kare = lambda / n` (the \eqn{l} of the formula).
 #'
 #' @section Criteria:
-#' With \eqn{H = K(K + \lambda I)^{-1}} and \eqn{y_c} the centred (residualised) `y`:
+#' Notation: \eqn{H = K(K + \lambda I)^{-1}}{H = K (K + lambda I)^-1},
+#' \eqn{P_Z = Z(Z'Z)^{-1}Z'}{P_Z = Z (Z'Z)^-1 Z'} the OLS hat matrix of the offset
+#' (\eqn{11'/n} without covariates), \eqn{y_c = (I - P_Z) y}{y_c = (I - P_Z) y} the
+#' centred (residualised) `y`, and \eqn{S} the smoother of the whole fit (fitted
+#' values \eqn{S y}), which counts the offset:
+#' \eqn{S = P_Z + H(I - P_Z)}{S = P_Z + H (I - P_Z)} for `offset = "ols"`.
 #' * `"cv"`: the mean squared error over held-out folds. As in `cv.glmnet` (grouped),
 #'   `cvm` is the mean of the per-fold mean squared errors weighted by fold size and
-#'   `cvsd` the standard error: the square root of the fold-size-weighted mean of the
-#'   squared deviations of the per-fold errors from `cvm`, divided by
-#'   `nfolds - 1`. `lambda.min` is the (largest) lambda of smallest `cvm`,
+#'   `cvsd` its standard error, `sqrt(v / (nfolds - 1))` with `v` the
+#'   fold-size-weighted mean of the squared deviations of the per-fold errors from
+#'   `cvm`. `lambda.min` is the (largest) lambda of smallest `cvm`,
 #'   `lambda.1se` the largest lambda whose `cvm` is within one `cvsd` of that minimum
 #'   (`cvm <= cvm[min] + cvsd[min]`).
-#' * `"gcv"`: \eqn{n \|(I - H) y_c\|^2 / \mathrm{tr}(I - H)^2}{n ||(I - H) y_c||^2 / tr(I - H)^2}.
-#' * `"loo"`: the exact leave-one-out mean squared error of the kernel part,
-#'   \eqn{n^{-1}\sum_i (r_i / (1 - H_{ii}))^2}{mean((r_i / (1 - H_ii))^2)} with
-#'   \eqn{r = (I - H) y_c}.
-#' * `"kare"`: \eqn{\rho} above.
+#' * `"gcv"`: \eqn{n \|(I - S) y\|^2 / \mathrm{tr}(I - S)^2}{n ||(I - S) y||^2 / tr(I - S)^2},
+#'   where \eqn{(I - S) y = (I - H) y_c}.
+#' * `"loo"`: the exact leave-one-out mean squared error of the whole fit, the offset
+#'   refitted without each individual:
+#'   \eqn{e_i = (r_i + c_i y_{c,i} / (1 - h_i)) / (1 - H_{ii})}{e_i = (r_i + c_i y_c[i] / (1 - h_i)) / (1 - H_ii)}
+#'   with \eqn{r = (I - H) y_c}, \eqn{c_i = ((I - H) P_Z)_{ii}}{c_i = ((I - H) P_Z)_ii}
+#'   and \eqn{h_i = (P_Z)_{ii}}{h_i = (P_Z)_ii} (the OLS deletion formula combined with
+#'   the kernel ridge identity \eqn{r_i / (1 - H_{ii})}{r_i / (1 - H_ii)}).
+#' * `"kare"`: \eqn{\rho} above with \eqn{y} the centred \eqn{y_c} and the trace taken
+#'   on the residual space of the offset,
+#'   \eqn{\mathrm{tr}((I - P_Z)(K/n + lI)^{-1})}{tr((I - P_Z)(K/n + l I)^-1)}. As
+#'   \eqn{\lambda\,\mathrm{tr}((I - P_Z)(K + \lambda I)^{-1}) = \mathrm{tr}(I - S)}{lambda tr((I - P_Z)(K + lambda I)^-1) = tr(I - S)},
+#'   KARE is algebraically equal to GCV at the same `lambda` (the factors
+#'   \eqn{\lambda^2} cancel); both names are offered for reporting.
+#'
+#' Counting the offset in the smoother matters: for a kernel whose rows sum to zero
+#' (e.g. a GRM of column-centred genotypes) the uncorrected criteria computed on
+#' \eqn{y_c} with \eqn{H} alone tend to zero as \eqn{\lambda \to 0}{lambda -> 0}.
+#' With `offset = "gls"`, \eqn{S = ZP + H(I - ZP)}{S = Z P + H (I - Z P)} with
+#' \eqn{P = (Z'V^{-1}Z)^{-1}Z'V^{-1}}{P = (Z' V^-1 Z)^-1 Z' V^-1}, so that
+#' \eqn{I - S = \lambda V^{-1}(I - ZP)}{I - S = lambda V^-1 (I - Z P)}; GCV and KARE
+#' are as above and LOO is \eqn{((I - S) y)_i / (I - S)_{ii}}{((I - S) y)_i / (I - S)_ii},
+#' exact for refitting the fixed effects without each individual.
 #'
 #' For the closed-form criteria `lambda.min` is the (largest) lambda minimising the
 #' criterion and `lambda.1se` is `NA`.
 #'
 #' @section Computation:
 #' Per fold, the training kernel (indexed from `K`, never recomputed) is
-#' eigendecomposed ONCE; the centred training `y` and the test-by-train kernel block
-#' are rotated into the eigenbasis once, after which each lambda costs
-#' \eqn{O(n_{train} n_{test})}{O(n_train n_test)}. The closed-form criteria need one
-#' eigendecomposition of the kernel of all observed individuals, then \eqn{O(n)} per
-#' lambda (KARE, GCV) or \eqn{O(n^2)} per lambda (LOO, the \eqn{n} diagonal entries
-#' of \eqn{H}). The final dual coefficients at `lambda.min` and `lambda.1se` come
-#' from a Cholesky factorisation of \eqn{K + \lambda I}.
+#' eigendecomposed ONCE (\eqn{O(n_{train}^3)}{O(n_train^3)}); the centred training `y`
+#' (with `"gls"`: `y` and the covariates) and the test-by-train kernel block are
+#' rotated into the eigenbasis once, after which each lambda costs
+#' \eqn{O(n_{train} n_{test})}{O(n_train n_test)} (one matrix product covers the
+#' grid). The closed-form criteria need one eigendecomposition of the kernel of all
+#' observed individuals, then \eqn{O(n)} per lambda (KARE, GCV; \eqn{O(n q^2)} with
+#' `q` offset columns and `"gls"`) or \eqn{O(n^2)} per lambda (LOO: the \eqn{n}
+#' diagonal entries of \eqn{H}, each a sum over the \eqn{n} eigenvalues, computed
+#' for the whole grid by one matrix product with the squared eigenvector entries).
+#' The final dual coefficients at `lambda.min` and `lambda.1se` come from a Cholesky
+#' factorisation of \eqn{K + \lambda I}{K + lambda I} (\eqn{O(n^3/3)}), as do those
+#' at any other `s` asked of [coef()], [predict()] or [fitted()].
 #'
 #' @param y numeric phenotype vector of length `n`. `NA` entries are not used for
 #'   fitting (nor in any fold); their values are predicted (see [fitted.ntk_krr()]).
@@ -71,11 +110,14 @@
 #'   in order, so `set.seed()` reproduces them.
 #' @param foldid optional vector of length `n` fixing the folds (any labels, at least
 #'   two distinct among the observed individuals; entries where `y` is `NA` are
-#'   ignored and may be `NA`). Overrides `nfolds`.
+#'   ignored and may be `NA`). Overrides `nfolds`. `nfolds` and `foldid` are used only
+#'   by `criterion = "cv"`.
 #' @param criterion `"cv"` (default), `"kare"`, `"gcv"` or `"loo"`.
 #' @param X optional covariates (numeric matrix or data frame with `n` rows, or a
-#'   numeric vector), regressed out by OLS together with an intercept (see Centring).
+#'   numeric vector), fitted together with an intercept (see Centring and covariates).
 #' @param ... must be empty; the options below must be named.
+#' @param offset `"ols"` (default) or `"gls"`: how the intercept and covariates are
+#'   estimated (see Centring and covariates).
 #' @param nlambda number of values of the default grid (41).
 #' @param lambda_range multipliers of `mean(diag(K))` giving the ends of the default
 #'   grid (`c(1e-4, 1e4)`).
@@ -85,9 +127,11 @@
 #'   `cvlo` (`cvm` +/- `cvsd`; `NA` unless `"cv"`), `cvraw` (folds x lambdas mean
 #'   squared errors, `"cv"` only), `fit.preval` (held-out predictions, `n x nlambda`,
 #'   `"cv"` only), `foldid` (integer, `NA` where unused), `nfolds`, `lambda.min`,
-#'   `lambda.1se`, `index` (their positions in `lambda`), `beta` (intercept and
-#'   covariate coefficients), `alpha` (`n x 2` dual coefficients at `lambda.min` and
-#'   `lambda.1se`, zero where `y` is `NA`), `fitted.values` (at `lambda.min`, all `n`
+#'   `lambda.1se`, `index` (their positions in `lambda`), `offset`, `beta` (`q x 2`
+#'   intercept and covariate coefficients at `lambda.min` and `lambda.1se`; the two
+#'   columns are equal for `offset = "ols"`), `alpha` (`n x 2` dual coefficients at
+#'   `lambda.min` and `lambda.1se`, zero where `y` is `NA`; the `lambda.1se` columns
+#'   of `beta` and `alpha` are `NA` for the closed-form criteria), `fitted.values` (at `lambda.min`, all `n`
 #'   individuals), `y`, `n`, `nobs`, and `K`, `X` (kept to compute the fit at other
 #'   lambdas; `K` is the caller's matrix, not a copy, unless it had to be converted).
 #' @references Jacot A, Simsek B, Spadaro F, Hongler C, Gabriel F (2020). Kernel
@@ -108,11 +152,15 @@
 #' head(predict(fit, K[1:5, ], s = "lambda.1se"))
 #' # closed-form choice of lambda from one eigendecomposition
 #' fit_kare <- ntk_krr(y, K, criterion = "kare")
-#' c(krr = fit_kare$lambda.min, kare = fit_kare$lambda.min / fit_kare$nobs)
+#' c(krr = fit_kare$lambda.min, kare = fit_kare$lambda_kare[fit_kare$index[1]])
+#' # fixed effects estimated jointly (GLS): the LMM BLUP at lambda = s2_e / s2_g
+#' X <- cbind(age = rnorm(n))
+#' fit_gls <- ntk_krr(y, K, X = X, criterion = "loo", offset = "gls")
+#' fit_gls$beta
 #' @export
 ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
                     criterion = c("cv", "kare", "gcv", "loo"), X = NULL, ...,
-                    nlambda = 41, lambda_range = c(1e-4, 1e4)) {
+                    offset = c("ols", "gls"), nlambda = 41, lambda_range = c(1e-4, 1e4)) {
   cl <- match.call()
   if (...length() > 0L) {
     nms <- names(list(...))
@@ -121,6 +169,8 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
          ".", call. = FALSE)
   }
   criterion <- check_choice(criterion, c("cv", "kare", "gcv", "loo"), "criterion")
+  offset <- check_choice(offset, c("ols", "gls"), "offset")
+  gls <- as.integer(offset == "gls")
   y <- check_numeric_vector(y, "y", allow_na = TRUE)
   n <- length(y)
   if (n < 3L) stop_arg("y", "must have at least 3 elements (", n, " given).")
@@ -137,11 +187,11 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
   lambda <- krr_grid(lambda, K, obs, nlambda, lambda_range)
   nlam <- length(lambda)
 
-  out <- list(call = cl, criterion = criterion, lambda = lambda,
+  out <- list(call = cl, criterion = criterion, offset = offset, lambda = lambda,
               lambda_kare = lambda / nobs)
   if (criterion == "cv") {
     fo <- krr_folds(foldid, nfolds, n, obs, Z)
-    cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, Z, lambda)
+    cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, Z, gls, lambda)
     w <- tabulate(fo$fold0[obs], fo$nfolds)
     cvm <- drop(crossprod(w, cv$cvraw)) / sum(w)
     dev <- sweep(cv$cvraw, 2L, cvm)^2
@@ -160,8 +210,7 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
     id1se <- match(lambda.1se, lambda)
   } else {
     which <- match(criterion, c("kare", "gcv", "loo")) - 1L
-    cr <- .Call(C_krr_criterion, K, y, obs, Z, lambda, which)
-    cvm <- cr$value
+    cvm <- .Call(C_krr_criterion, K, y, obs, Z, gls, lambda, which)
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
                        loo = "Leave-one-out mean-squared error")
     out$cvm <- cvm
@@ -176,14 +225,15 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
                       dimnames = list(c("min", "1se"), "Lambda"))
 
   sel <- unique(stats::na.omit(c(out$lambda.min, out$lambda.1se)))
-  fit <- .Call(C_krr_fit, K, y, obs, Z, sel)
-  alpha <- fit$alpha[, match(c(out$lambda.min, out$lambda.1se), sel), drop = FALSE]
+  fit <- .Call(C_krr_fit, K, y, obs, Z, gls, sel)
+  j <- match(c(out$lambda.min, out$lambda.1se), sel)
+  alpha <- fit$alpha[, j, drop = FALSE]
   dimnames(alpha) <- list(rownames(K), c("lambda.min", "lambda.1se"))
-  beta <- fit$beta
-  names(beta) <- colnames(Z)
+  beta <- fit$beta[, j, drop = FALSE]
+  dimnames(beta) <- list(colnames(Z), c("lambda.min", "lambda.1se"))
   out$beta <- beta
   out$alpha <- alpha
-  out$fitted.values <- krr_predict_raw(K, alpha[, 1L], Z, beta)
+  out$fitted.values <- krr_predict_raw(K, alpha[, 1L], Z, beta[, 1L])
   names(out$fitted.values) <- rownames(K)
   out$y <- y
   out$n <- n

@@ -20,12 +20,17 @@ krr_alpha <- function(object, s) {
   lam <- krr_resolve_s(object, s)
   stored <- c(object$lambda.min, object$lambda.1se)
   j <- match(lam, stored)
-  if (!is.na(j)) return(list(alpha = object$alpha[, j], lambda = lam))
+  if (!is.na(j))
+    return(list(alpha = object$alpha[, j],
+                beta = stats::setNames(object$beta[, j], rownames(object$beta)), lambda = lam))
   Z <- krr_design(object$X, object$n, which(!is.na(object$y)))
-  fit <- .Call(C_krr_fit, object$K, object$y, which(!is.na(object$y)), Z, lam)
+  fit <- .Call(C_krr_fit, object$K, object$y, which(!is.na(object$y)), Z,
+               as.integer(object$offset == "gls"), lam)
   alpha <- fit$alpha[, 1L]
   names(alpha) <- rownames(object$K)
-  list(alpha = alpha, lambda = lam)
+  beta <- fit$beta[, 1L]
+  names(beta) <- rownames(object$beta)
+  list(alpha = alpha, beta = beta, lambda = lam)
 }
 
 #' Dual coefficients of a kernel ridge regression fit
@@ -33,14 +38,15 @@ krr_alpha <- function(object, s) {
 #' The dual coefficients \eqn{\alpha = (K + \lambda I)^{-1}(y - Z\beta)}{alpha = (K + lambda I)^-1 (y - Z beta)}
 #' of an [ntk_krr()] fit, one per training individual (zero where `y` was `NA`), so
 #' that predictions are `K_new %*% alpha + cbind(1, X_new) %*% beta`. The offset
-#' coefficients \eqn{\beta}{beta} (intercept and covariates) are `object$beta`.
+#' coefficients \eqn{\beta}{beta} (intercept and covariates) are returned as the
+#' attribute `beta` (and stored in `object$beta` for `lambda.min` and `lambda.1se`).
 #'
 #' @param object an `ntk_krr` fit.
 #' @param s `"lambda.min"` (default), `"lambda.1se"` (criterion `"cv"` only) or a
 #'   positive number on the KRR lambda scale. Values other than the two stored ones
 #'   cost one Cholesky factorisation of the training kernel.
 #' @param ... unused.
-#' @return A numeric vector of length `n`, with the attribute `lambda`.
+#' @return A numeric vector of length `n`, with the attributes `lambda` and `beta`.
 #' @examples
 #' set.seed(2)
 #' n <- 60; G <- scale(matrix(rbinom(n * 100, 2, 0.4), n))
@@ -48,11 +54,11 @@ krr_alpha <- function(object, s) {
 #' y <- rnorm(n)
 #' fit <- ntk_krr(y, K, criterion = "gcv")
 #' a <- coef(fit)
-#' all.equal(drop(K %*% a) + fit$beta[1], fitted(fit), check.attributes = FALSE)
+#' all.equal(drop(K %*% a) + attr(a, "beta"), fitted(fit), check.attributes = FALSE)
 #' @export
 coef.ntk_krr <- function(object, s = "lambda.min", ...) {
   a <- krr_alpha(object, s)
-  structure(a$alpha, lambda = a$lambda)
+  structure(a$alpha, lambda = a$lambda, beta = a$beta)
 }
 
 #' Predictions of a kernel ridge regression fit
@@ -94,12 +100,12 @@ predict.ntk_krr <- function(object, K_new, s = "lambda.min", X_new = NULL, ...) 
     X_new <- check_numeric_matrix(X_new, "X_new")
     if (nrow(X_new) != m)
       stop_arg("X_new", "must have ", m, " rows, one per row of `K_new` (", nrow(X_new), " given).")
-    if (ncol(X_new) != length(object$beta) - 1L)
-      stop_arg("X_new", "must have ", length(object$beta) - 1L, " columns like `X` (",
+    if (ncol(X_new) != nrow(object$beta) - 1L)
+      stop_arg("X_new", "must have ", nrow(object$beta) - 1L, " columns like `X` (",
                ncol(X_new), " given).")
     Znew <- cbind(1, X_new)
   }
-  out <- krr_predict_raw(K_new, a$alpha, Znew, object$beta)
+  out <- krr_predict_raw(K_new, a$alpha, Znew, a$beta)
   names(out) <- rownames(K_new)
   out
 }
@@ -128,7 +134,7 @@ fitted.ntk_krr <- function(object, s = "lambda.min", ...) {
   if (identical(lam, object$lambda.min)) return(object$fitted.values)
   a <- krr_alpha(object, s)
   Z <- krr_design(object$X, object$n, which(!is.na(object$y)))
-  out <- krr_predict_raw(object$K, a$alpha, Z, object$beta)
+  out <- krr_predict_raw(object$K, a$alpha, Z, a$beta)
   names(out) <- rownames(object$K)
   out
 }
@@ -177,7 +183,8 @@ krr_header <- function(x) {
                 loo = "exact leave-one-out")
   paste0("Kernel ridge regression, lambda by ", how, "\n",
          "n = ", x$n, " (", x$nobs, " with y observed), ", length(x$lambda), " lambdas",
-         if (length(x$beta) > 1L) paste0(", ", length(x$beta) - 1L, " covariate(s)") else "")
+         if (nrow(x$beta) > 1L) paste0(", ", nrow(x$beta) - 1L, " covariate(s)") else "",
+         ", offset by ", toupper(x$offset))
 }
 
 krr_table <- function(x) {
@@ -202,7 +209,7 @@ summary.ntk_krr <- function(object, ...) {
   r2_out <- if (object$criterion %in% c("cv", "loo")) 1 - object$cvm[imin] / vy else NA_real_
   structure(list(call = object$call, header = krr_header(object), name = object$name,
                  table = krr_table(object), lambda_range = range(object$lambda),
-                 beta = object$beta, r2_in = r2_in, r2_out = r2_out,
+                 beta = stats::setNames(object$beta[, 1L], rownames(object$beta)), offset = object$offset, r2_in = r2_in, r2_out = r2_out,
                  criterion = object$criterion,
                  boundary = imin %in% c(1L, length(object$lambda))),
             class = "summary.ntk_krr")
@@ -218,7 +225,7 @@ print.summary.ntk_krr <- function(x, digits = max(3L, getOption("digits") - 3L),
   cat("Measure: ", x$name, "\n\n", sep = "")
   print(x$table, digits = digits)
   if (x$boundary) cat("(lambda.min is at the end of the grid: consider widening it)\n")
-  cat("\nOffset coefficients (OLS):\n")
+  cat("\nOffset coefficients (", toupper(x$offset), ", at lambda.min):\n", sep = "")
   print(x$beta, digits = digits)
   cat("\nR-squared at lambda.min: in-sample ", format(x$r2_in, digits = digits), sep = "")
   if (!is.na(x$r2_out))

@@ -23,9 +23,9 @@ extern SEXP C_weights_length(SEXP, SEXP, SEXP);
 /* r_lmm.c */
 extern SEXP C_lmm_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 /* r_krr.c */
-extern SEXP C_krr_cv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-extern SEXP C_krr_fit(SEXP, SEXP, SEXP, SEXP, SEXP);
-extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_cv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -47,9 +47,9 @@ static const R_CallMethodDef CallEntries[] = {
   /* r_lmm.c */
   {"lmm_fit", (DL_FUNC) &C_lmm_fit, 7},
   /* r_krr.c */
-  {"krr_cv",        (DL_FUNC) &C_krr_cv,        6},
-  {"krr_fit",       (DL_FUNC) &C_krr_fit,       5},
-  {"krr_criterion", (DL_FUNC) &C_krr_criterion, 6},
+  {"krr_cv",        (DL_FUNC) &C_krr_cv,        7},
+  {"krr_fit",       (DL_FUNC) &C_krr_fit,       6},
+  {"krr_criterion", (DL_FUNC) &C_krr_criterion, 7},
   {NULL, NULL, 0}
 };
 

@@ -1,16 +1,32 @@
 /* Closed-form lambda criteria of kernel ridge regression from ONE eigendecomposition
  * of the training kernel: KARE (Jacot et al. 2020), GCV and exact leave-one-out.
- * Core: plain C on plain pointers + BLAS, no R headers otherwise.
+ * Core: plain C on plain pointers + BLAS/LAPACK, no R headers otherwise.
  *
- * With K = U diag(d) U' (n x n, complete basis), yc the centred response, t = U' yc and
- * lambda on the KRR scale (K + lambda I):
- *   H = K (K + lambda I)^-1 = U diag(d / (d + lambda)) U'
- *   KARE  rho = ((1/n) y'(K/n + l I)^-2 y) / ((1/n) tr (K/n + l I)^-1)^2,  l = lambda / n
- *             = n sum_j t_j^2 / (d_j + lambda)^2 / (sum_j 1 / (d_j + lambda))^2
- *   GCV   = n ||(I - H) yc||^2 / tr(I - H)^2
- *         = n sum_j t_j^2 g_j^2 / (sum_j g_j)^2,   g_j = lambda / (d_j + lambda)
- *   LOO   = (1/n) sum_i (r_i / (1 - H_ii))^2,  r = U (g * t),  1 - H_ii = sum_j U_ij^2 g_j
- * (KARE and GCV agree algebraically: the factors lambda^2 cancel.)
+ * K = U diag(d) U' (n x n, complete basis), lambda on the KRR scale, V = K + lambda I,
+ * w = 1 / (d + lambda), g = lambda w, H = K V^-1 = U diag(d w) U', I - H = U diag(g) U'.
+ * Z (n x q) is the offset design ([1, covariates]), Zr = U'Z, P_Z = Z (Z'Z)^-1 Z'.
+ * Every criterion counts the offset in the smoother S (fitted = S y):
+ *
+ * OLS offset (gls = 0): beta = OLS, yc = (I - P_Z) y, then KRR on yc, so
+ *   S = P_Z + H (I - P_Z),  (I - S) y = (I - H) yc = U (g * t),  t = U' yc,
+ *   tr(I - S) = sum_j g_j (1 - m_j),  m_j = || row j of Zr L^-T ||^2,  Z'Z = L L'
+ *   GCV   = n ||(I - S) y||^2 / tr(I - S)^2
+ *   KARE  = ((1/n) yc'(K/n + l I)^-2 yc) / ((1/n) tr[(I - P_Z)(K/n + l I)^-1])^2,
+ *           l = lambda / n: Jacot et al.'s rho with the trace taken on the residual
+ *           space of the offset; algebraically equal to GCV (the factors lambda cancel)
+ *   LOO   = exact leave-one-out of the whole two-stage fit (OLS refitted without i):
+ *           e_i = (r_i + c_i yc_i / (1 - h_i)) / (1 - H_ii), r = (I - H) yc,
+ *           c_i = ((I - H) P_Z)_ii, h_i = (P_Z)_ii  (from the OLS deletion formula and
+ *           the KRR identity f_i^(-i)(v) = v_i - ((I - H) v)_i / (1 - H_ii) for any v).
+ * Counting the offset matters: for a kernel whose rows sum to zero (a GRM of centred
+ * genotypes) the uncorrected criteria on yc tend to 0 as lambda -> 0.
+ *
+ * GLS offset (gls = 1, see krr.c): S = Z P + H (I - Z P), P = (Z'V^-1 Z)^-1 Z'V^-1,
+ * I - S = lambda V^-1 (I - Z P).  With A = Zr' W Zr and t = U'y - Zr beta:
+ *   (I - S) y  = lambda U (w * t),   tr(I - S) = lambda (sum_j w_j - tr(A^-1 Zr' W^2 Zr))
+ *   (I - S)_ii = lambda ((V^-1)_ii - (V^-1 Z A^-1 Z' V^-1)_ii)
+ * GCV and KARE as above; LOO = mean(((I - S) y)_i / (I - S)_ii)^2, exact for this
+ * penalised least-squares problem (fixed effects refitted without i).
  */
 #define USE_FC_LEN_T
 #include <stdlib.h>
@@ -22,106 +38,243 @@
 #endif
 #include "ntkgen.h"
 
-/* KARE (which = 0) or GCV (which = 1) for every lambda from the eigenvalues d (n) and
- * the rotated response t = U' yc (n).  Cost O(n) per lambda. */
-int ntk_kare_gcv_eigen(int n, const double *d, const double *t, int nlam,
-                       const double *lambda, int which, double *value)
+/* Y0 (n x q) = Zr L^-T with Zr'Zr = Z'Z = L L' (U orthogonal); m (n) = row sums of
+ * squares of Y0.  Cost O(n q^2). */
+static int ols_basis(int n, int q, const double *Zr, double *Y0, double *m)
 {
-  if (n < 1 || nlam < 1 || (which != 0 && which != 1)) return NTK_ERR_ARG;
-  for (int l = 0; l < nlam; l++) {
-    double lam = lambda[l], num = 0.0, den = 0.0;
-    if (!(lam > 0.0)) return NTK_ERR_ARG;
-    for (int j = 0; j < n; j++) {
-      double dl = d[j] + lam;
-      if (!(dl > 0.0)) return NTK_ERR_NOT_PD;
-      double g = (which == 0) ? 1.0 / dl : lam / dl;
-      num += t[j] * t[j] * g * g;
-      den += g;
-    }
-    value[l] = (double) n * num / (den * den);
+  double *ztz = malloc((size_t) q * q * sizeof(double));
+  if (!ztz) return NTK_ERR_ALLOC;
+  char tr = 'T', nn = 'N', side = 'R', uplo = 'L', diag = 'N';
+  double d1 = 1.0, d0 = 0.0;
+  int info = 0;
+  F77_CALL(dgemm)(&tr, &nn, &q, &q, &n, &d1, Zr, &n, Zr, &n, &d0, ztz, &q FCONE FCONE);
+  F77_CALL(dpotrf)(&uplo, &q, ztz, &q, &info FCONE);
+  if (info != 0) { free(ztz); return NTK_ERR_SINGULAR; }
+  memcpy(Y0, Zr, (size_t) n * q * sizeof(double));
+  F77_CALL(dtrsm)(&side, &uplo, &tr, &diag, &n, &q, &d1, ztz, &q, Y0, &n
+                  FCONE FCONE FCONE FCONE);
+  free(ztz);
+  for (int j = 0; j < n; j++) {
+    double s = 0.0;
+    for (int a = 0; a < q; a++) s += Y0[j + (size_t) a * n] * Y0[j + (size_t) a * n];
+    m[j] = s;
   }
   return NTK_OK;
 }
 
-/* Exact leave-one-out MSE for every lambda from d (n), U (n x n) and t = U' yc (n).
- * Cost O(n^2) setup (squared eigenvector entries) + two n x n x nlam dgemm, i.e.
- * O(n^2) per lambda (n diagonal entries of H, each a sum over n); memory O(n^2 + n nlam). */
-int ntk_loo_eigen(int n, const double *d, const double *U, const double *t, int nlam,
-                  const double *lambda, double *value)
+/* GLS pieces for one lambda: beta, t = ty - Zr beta (ntk_gls_eigen), Y = W Zr L^-T with
+ * A = Zr' W Zr = L L', and *trsub = ||Y||_F^2 = tr(A^-1 Zr' W^2 Zr).  Cost O(n q^2). */
+static int gls_pieces(int n, int q, const double *Zr, const double *ty, const double *w,
+                      double *beta, double *t, double *chol, double *Y, double *trsub)
 {
-  if (n < 1 || nlam < 1) return NTK_ERR_ARG;
-  size_t nn = (size_t) n * n, nl = (size_t) n * nlam;
-  double *S = malloc(nn * sizeof(double));
-  double *G = malloc(nl * sizeof(double));
-  double *Gt = malloc(nl * sizeof(double));
-  double *R = malloc(nl * sizeof(double));
-  double *M = malloc(nl * sizeof(double));
-  int st = NTK_OK;
-  if (!S || !G || !Gt || !R || !M) { st = NTK_ERR_ALLOC; goto done; }
-  for (size_t k = 0; k < nn; k++) S[k] = U[k] * U[k];
-  for (int l = 0; l < nlam; l++) {
-    double lam = lambda[l];
-    if (!(lam > 0.0)) { st = NTK_ERR_ARG; goto done; }
-    for (int j = 0; j < n; j++) {
-      double dl = d[j] + lam;
-      if (!(dl > 0.0)) { st = NTK_ERR_NOT_PD; goto done; }
-      double g = lam / dl;
-      G[j + (size_t) l * n] = g;
-      Gt[j + (size_t) l * n] = g * t[j];
-    }
+  int st = ntk_gls_eigen(n, q, Zr, ty, w, beta, t, chol);
+  if (st != NTK_OK) return st;
+  for (int a = 0; a < q; a++)
+    for (int j = 0; j < n; j++) Y[j + (size_t) a * n] = w[j] * Zr[j + (size_t) a * n];
+  char side = 'R', uplo = 'L', tr = 'T', diag = 'N';
+  double d1 = 1.0;
+  F77_CALL(dtrsm)(&side, &uplo, &tr, &diag, &n, &q, &d1, chol, &q, Y, &n
+                  FCONE FCONE FCONE FCONE);
+  double s = 0.0;
+  for (size_t k = 0; k < (size_t) n * q; k++) s += Y[k] * Y[k];
+  *trsub = s;
+  return NTK_OK;
+}
+
+/* w = 1 / (d + lambda); NTK_ERR_NOT_PD when some d_j + lambda <= 0. */
+static int inv_shift(int n, const double *d, double lambda, double *w)
+{
+  if (!(lambda > 0.0)) return NTK_ERR_ARG;
+  for (int j = 0; j < n; j++) {
+    double dl = d[j] + lambda;
+    if (!(dl > 0.0)) return NTK_ERR_NOT_PD;
+    w[j] = 1.0 / dl;
   }
-  char nn_ = 'N';
+  return NTK_OK;
+}
+
+/* KARE (which = 0) or GCV (which = 1) for every lambda from the eigenvalues d (n),
+ * ty = U'y (n; gls = 0: U'yc with yc the OLS residual) and Zr = U'Z (n x q, q >= 1).
+ * Cost O(n q^2) setup, then O(n) (gls = 0) or O(n q^2) (gls = 1) per lambda. */
+int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const double *Zr,
+                       int gls, int nlam, const double *lambda, int which, double *value)
+{
+  if (n < 1 || nlam < 1 || q < 1 || (which != 0 && which != 1)) return NTK_ERR_ARG;
+  int st = NTK_OK;
+  double *w = malloc((size_t) n * sizeof(double));
+  double *t = malloc((size_t) n * sizeof(double));
+  double *m = malloc((size_t) n * sizeof(double));
+  double *beta = malloc((size_t) q * sizeof(double));
+  double *chol = malloc((size_t) q * q * sizeof(double));
+  double *Y = malloc((size_t) n * q * sizeof(double));
+  if (!w || !t || !m || !beta || !chol || !Y) { st = NTK_ERR_ALLOC; goto done; }
+  if (!gls) {
+    st = ols_basis(n, q, Zr, Y, m);
+    if (st != NTK_OK) goto done;
+  }
+  for (int l = 0; l < nlam; l++) {
+    double lam = lambda[l], num = 0.0, den = 0.0;
+    st = inv_shift(n, d, lam, w);
+    if (st != NTK_OK) goto done;
+    if (gls) {
+      double trsub = 0.0;
+      st = gls_pieces(n, q, Zr, ty, w, beta, t, chol, Y, &trsub);
+      if (st != NTK_OK) goto done;
+      for (int j = 0; j < n; j++) { num += t[j] * t[j] * w[j] * w[j]; den += w[j]; }
+      den -= trsub;
+    } else {
+      for (int j = 0; j < n; j++) {
+        num += ty[j] * ty[j] * w[j] * w[j];
+        den += w[j] * (1.0 - m[j]);
+      }
+    }
+    /* (I - S) y = lambda U (w * t), tr(I - S) = lambda den; KARE: the same ratio
+     * written on the K/n scale, where the factors lambda^2 (n^2) cancel */
+    if (which == 1) { num *= lam * lam; den *= lam; }
+    value[l] = (double) n * num / (den * den);
+  }
+done:
+  free(w); free(t); free(m); free(beta); free(chol); free(Y);
+  return st;
+}
+
+/* Exact leave-one-out MSE for every lambda from d (n), U (n x n), ty = U'y (n; gls = 0:
+ * U'yc) and Zr = U'Z (n x q).  The factors lambda cancel between residuals and
+ * diagonals, so with W[, l] = w_l:  R = U (W * ty) = r / lambda,
+ * D = (U * U) W = (V^-1)_ii, and
+ *   gls = 0:  C = (U * (U Y0 Y0')) W = c / lambda;  e = (R + C yc / (1 - h)) / D
+ *   gls = 1:  e = R / (D - ||rows of U Y||^2)   (Y from gls_pieces, per lambda)
+ * Cost O(n^2 q) setup, then O(n^2) per lambda (n diagonal entries, each a sum over n;
+ * three n x n x nlam products for the whole grid) plus O(n^2 q) per lambda for
+ * gls = 1; memory O(n^2 + n nlam). */
+int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int q,
+                  const double *Zr, int gls, int nlam, const double *lambda, double *value)
+{
+  if (n < 1 || nlam < 1 || q < 1) return NTK_ERR_ARG;
+  size_t nn = (size_t) n * n, nl = (size_t) n * nlam, nq = (size_t) n * q;
+  double *S = malloc(nn * sizeof(double));
+  double *T = gls ? NULL : malloc(nn * sizeof(double));
+  double *Wm = malloc(nl * sizeof(double));
+  double *Wt = malloc(nl * sizeof(double));
+  double *R = malloc(nl * sizeof(double));
+  double *D = malloc(nl * sizeof(double));
+  double *C = malloc(nl * sizeof(double));
+  double *t = malloc((size_t) n * sizeof(double));
+  double *yc = malloc((size_t) n * sizeof(double));
+  double *h = malloc((size_t) n * sizeof(double));
+  double *beta = malloc((size_t) q * sizeof(double));
+  double *chol = malloc((size_t) q * q * sizeof(double));
+  double *Y = malloc(nq * sizeof(double));
+  double *UY = malloc(nq * sizeof(double));
+  int st = NTK_OK;
+  if (!S || (!gls && !T) || !Wm || !Wt || !R || !D || !C || !t || !yc || !h || !beta ||
+      !chol || !Y || !UY) {
+    st = NTK_ERR_ALLOC; goto done;
+  }
+  char nn_ = 'N', tr = 'T';
+  int one = 1;
   double d1 = 1.0, d0 = 0.0;
-  /* R = U (g * t): residuals (I - H) yc;  M = S G: 1 - H_ii */
-  F77_CALL(dgemm)(&nn_, &nn_, &n, &nlam, &n, &d1, U, &n, Gt, &n, &d0, R, &n FCONE FCONE);
-  F77_CALL(dgemm)(&nn_, &nn_, &n, &nlam, &n, &d1, S, &n, G, &n, &d0, M, &n FCONE FCONE);
+  for (size_t k = 0; k < nn; k++) S[k] = U[k] * U[k];
+  memset(C, 0, nl * sizeof(double));
+  if (!gls) {
+    /* Y0 = Zr L^-T; UY = U Y0 = Z L^-T: h = row sums of squares (OLS leverages);
+     * T = U * (UY Y0')  (elementwise), so that (T W)_i = c_i / lambda */
+    st = ols_basis(n, q, Zr, Y, h);
+    if (st != NTK_OK) goto done;
+    F77_CALL(dgemm)(&nn_, &nn_, &n, &q, &n, &d1, U, &n, Y, &n, &d0, UY, &n FCONE FCONE);
+    for (int i = 0; i < n; i++) {
+      double s = 0.0;
+      for (int a = 0; a < q; a++) s += UY[i + (size_t) a * n] * UY[i + (size_t) a * n];
+      h[i] = s;
+    }
+    F77_CALL(dgemm)(&nn_, &tr, &n, &n, &q, &d1, UY, &n, Y, &n, &d0, T, &n FCONE FCONE);
+    for (size_t k = 0; k < nn; k++) T[k] *= U[k];
+    F77_CALL(dgemv)(&nn_, &n, &n, &d1, U, &n, ty, &one, &d0, yc, &one FCONE);
+  }
+  for (int l = 0; l < nlam; l++) {
+    double *w = Wm + (size_t) l * n;
+    st = inv_shift(n, d, lambda[l], w);
+    if (st != NTK_OK) goto done;
+    const double *tl = ty;
+    if (gls) {
+      double trsub;
+      st = gls_pieces(n, q, Zr, ty, w, beta, t, chol, Y, &trsub);
+      if (st != NTK_OK) goto done;
+      tl = t;
+      /* rows of V^-1 Z L^-T = U Y:  C_i = ||(U Y)_i||^2 = (V^-1 Z A^-1 Z' V^-1)_ii */
+      F77_CALL(dgemm)(&nn_, &nn_, &n, &q, &n, &d1, U, &n, Y, &n, &d0, UY, &n FCONE FCONE);
+      double *cl = C + (size_t) l * n;
+      for (int a = 0; a < q; a++)
+        for (int i = 0; i < n; i++) cl[i] += UY[i + (size_t) a * n] * UY[i + (size_t) a * n];
+    }
+    for (int j = 0; j < n; j++) Wt[j + (size_t) l * n] = w[j] * tl[j];
+    if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
+  }
+  F77_CALL(dgemm)(&nn_, &nn_, &n, &nlam, &n, &d1, U, &n, Wt, &n, &d0, R, &n FCONE FCONE);
+  F77_CALL(dgemm)(&nn_, &nn_, &n, &nlam, &n, &d1, S, &n, Wm, &n, &d0, D, &n FCONE FCONE);
+  if (!gls)
+    F77_CALL(dgemm)(&nn_, &nn_, &n, &nlam, &n, &d1, T, &n, Wm, &n, &d0, C, &n FCONE FCONE);
   for (int l = 0; l < nlam; l++) {
     double s = 0.0;
     for (int i = 0; i < n; i++) {
-      double e = R[i + (size_t) l * n] / M[i + (size_t) l * n];
+      size_t k = i + (size_t) l * n;
+      double e = gls ? R[k] / (D[k] - C[k]) : (R[k] + C[k] * yc[i] / (1.0 - h[i])) / D[k];
       s += e * e;
     }
     value[l] = s / n;
   }
 done:
-  free(S); free(G); free(Gt); free(R); free(M);
+  free(S); free(T); free(Wm); free(Wt); free(R); free(D); free(C); free(t); free(yc);
+  free(h); free(beta); free(chol); free(Y); free(UY);
   return st;
 }
 
 /* Criterion (which: 0 = KARE, 1 = GCV, 2 = LOO) for every lambda, for the individuals
- * idx (nidx) of the n x n kernel K: the response is y[idx] with its OLS fit on Z[idx, ]
- * (Z: n x q) removed (beta, q, out).  One eigendecomposition of K[idx, idx].
- * Cost O(nidx^3) + O(nidx^2) rotation, then O(nidx) (KARE, GCV) or O(nidx^2) (LOO)
- * per lambda; memory O(nidx^2). */
+ * idx (nidx) of the n x n kernel K, with the offset Z[idx, ] beta (Z: n x q) fitted by
+ * OLS once (gls = 0) or by GLS per lambda (gls = 1); see the top of this file.
+ * One eigendecomposition of K[idx, idx].  Cost O(nidx^3) + O(nidx^2 q) rotation, then
+ * O(nidx) or O(nidx q^2) (KARE, GCV) or O(nidx^2 (1 + gls q)) (LOO) per lambda;
+ * memory O(nidx^2). */
 int ntk_krr_criterion(int n, const double *K, int nidx, const int *idx, int q,
-                      const double *Z, const double *y, int nlam, const double *lambda,
-                      int which, double *beta, double *value, int *info)
+                      const double *Z, const double *y, int gls, int nlam,
+                      const double *lambda, int which, double *value, int *info)
 {
   *info = 0;
-  if (nidx < 1 || nlam < 1 || which < 0 || which > 2) return NTK_ERR_ARG;
+  if (nidx <= q || q < 1 || nlam < 1 || which < 0 || which > 2) return NTK_ERR_ARG;
   size_t nn = (size_t) nidx * nidx;
-  double *yc = malloc((size_t) nidx * sizeof(double));
-  double *t = malloc((size_t) nidx * sizeof(double));
+  double *resp = malloc((size_t) nidx * sizeof(double));
+  double *beta = malloc((size_t) q * sizeof(double));
+  double *ty = malloc((size_t) nidx * sizeof(double));
   double *d = malloc((size_t) nidx * sizeof(double));
   double *Kss = malloc(nn * sizeof(double));
   double *U = malloc(nn * sizeof(double));
+  double *Zs = malloc((size_t) nidx * q * sizeof(double));
+  double *Zr = malloc((size_t) nidx * q * sizeof(double));
   int st = NTK_OK;
-  if (!yc || !t || !d || !Kss || !U) { st = NTK_ERR_ALLOC; goto done; }
-  st = ntk_ols_subset(n, nidx, idx, q, Z, y, beta, yc, info);
-  if (st != NTK_OK) goto done;
+  if (!resp || !beta || !ty || !d || !Kss || !U || !Zs || !Zr) { st = NTK_ERR_ALLOC; goto done; }
+  if (gls) {
+    for (int i = 0; i < nidx; i++) resp[i] = y[idx[i]];
+  } else {
+    st = ntk_ols_subset(n, nidx, idx, q, Z, y, beta, resp, info);
+    if (st != NTK_OK) goto done;
+  }
   ntk_gather(n, K, nidx, idx, nidx, idx, Kss);
   st = ntk_eigen_sym(nidx, Kss, d, U, info);
   if (st != NTK_OK) goto done;
   free(Kss); Kss = NULL;
   if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
 
-  char tr = 'T';
+  char tr = 'T', nn_ = 'N';
   int one = 1;
   double d1 = 1.0, d0 = 0.0;
-  F77_CALL(dgemv)(&tr, &nidx, &nidx, &d1, U, &nidx, yc, &one, &d0, t, &one FCONE);
-  if (which == 2) st = ntk_loo_eigen(nidx, d, U, t, nlam, lambda, value);
-  else st = ntk_kare_gcv_eigen(nidx, d, t, nlam, lambda, which, value);
+  F77_CALL(dgemv)(&tr, &nidx, &nidx, &d1, U, &nidx, resp, &one, &d0, ty, &one FCONE);
+  for (int j = 0; j < q; j++)
+    for (int i = 0; i < nidx; i++) Zs[i + (size_t) j * nidx] = Z[idx[i] + (size_t) j * n];
+  F77_CALL(dgemm)(&tr, &nn_, &nidx, &q, &nidx, &d1, U, &nidx, Zs, &nidx, &d0, Zr, &nidx
+                  FCONE FCONE);
+  if (which == 2) st = ntk_loo_eigen(nidx, d, U, ty, q, Zr, gls, nlam, lambda, value);
+  else st = ntk_kare_gcv_eigen(nidx, d, ty, q, Zr, gls, nlam, lambda, which, value);
 done:
-  free(yc); free(t); free(d); free(Kss); free(U);
+  free(resp); free(beta); free(ty); free(d); free(Kss); free(U); free(Zs); free(Zr);
   return st;
 }

@@ -117,28 +117,36 @@ void ntk_gather(int n, const double *K, int nr, const int *rows, int nc, const i
  * Z[idx, ] is rank-deficient.  Cost O(nidx q^2). */
 int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *Z,
                    const double *y, double *beta, double *resid, int *info);
-/* K-fold CV over a lambda grid.  fold: n ints in 0..nfolds (0 = unused); fold_mse:
- * nfolds x nlam; pred: n x nlam held-out predictions (or NULL).  One eigendecomposition
- * per fold.  Cost per fold O(nT^3 + nV nT^2 + nV nT nlam). */
+/* GLS offset in the eigenbasis for one lambda (Zr = U'Z, ty = U'y, w = 1/(d + lambda)):
+ * beta = (Zr' W Zr)^-1 Zr' W ty, t = ty - Zr beta, chol = Cholesky factor.  O(n q^2). */
+int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double *w,
+                  double *beta, double *t, double *chol);
+/* K-fold CV over a lambda grid.  fold: n ints in 0..nfolds (0 = unused); gls: offset
+ * by OLS once per fold (0) or by GLS per lambda (1); fold_mse: nfolds x nlam; pred:
+ * n x nlam held-out predictions (or NULL).  One eigendecomposition per fold.
+ * Cost per fold O(nT^3 + nV nT^2 + nV nT nlam + nT q^2 nlam). */
 int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfolds,
-               int q, const double *Z, int nlam, const double *lambda,
+               int q, const double *Z, int gls, int nlam, const double *lambda,
                double *fold_mse, double *pred, int *info);
-/* Fit on idx for each lambda by Cholesky: beta (q), alpha (nidx x nlam).
+/* Fit on idx for each lambda by Cholesky: beta (q x nlam), alpha (nidx x nlam).
  * Cost O(nlam nidx^3 / 3). */
 int ntk_krr_solve(int n, const double *K, int nidx, const int *idx, int q, const double *Z,
-                  const double *y, int nlam, const double *lambda, double *beta,
+                  const double *y, int gls, int nlam, const double *lambda, double *beta,
                   double *alpha, int *info);
-/* KARE (which = 0) / GCV (1) from eigenvalues d and t = U' yc.  O(n) per lambda. */
-int ntk_kare_gcv_eigen(int n, const double *d, const double *t, int nlam,
-                       const double *lambda, int which, double *value);
-/* Exact LOO MSE from d, U, t.  O(n^2) per lambda (two dgemm for the whole grid). */
-int ntk_loo_eigen(int n, const double *d, const double *U, const double *t, int nlam,
-                  const double *lambda, double *value);
-/* which: 0 KARE, 1 GCV, 2 LOO on K[idx, idx] and the OLS residual of y[idx] on
- * Z[idx, ] (beta out).  One eigendecomposition; cost O(nidx^3). */
+/* KARE (which = 0) / GCV (1) from eigenvalues d, ty = U'y (gls = 0: U'yc) and
+ * Zr = U'Z, counting the offset (OLS, gls = 0, or GLS per lambda, gls = 1) in the
+ * smoother.  O(n) (gls = 0) or O(n q^2) (gls = 1) per lambda after O(n q^2) setup. */
+int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const double *Zr,
+                       int gls, int nlam, const double *lambda, int which, double *value);
+/* Exact LOO MSE of the whole fit (offset refitted without each individual) from d, U,
+ * ty and Zr.  O(n^2) per lambda (+ O(n^2 q) for gls = 1) after O(n^2 q) setup. */
+int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int q,
+                  const double *Zr, int gls, int nlam, const double *lambda, double *value);
+/* which: 0 KARE, 1 GCV, 2 LOO on K[idx, idx], offset Z[idx, ] beta by OLS (gls = 0)
+ * or GLS per lambda (gls = 1).  One eigendecomposition; cost O(nidx^3). */
 int ntk_krr_criterion(int n, const double *K, int nidx, const int *idx, int q,
-                      const double *Z, const double *y, int nlam, const double *lambda,
-                      int which, double *beta, double *value, int *info);
+                      const double *Z, const double *y, int gls, int nlam,
+                      const double *lambda, int which, double *value, int *info);
 
 #ifdef NTKGEN_CUDA
 /* ---- CUDA path (ntk_cuda.cu): same contracts as the CPU routines above -------------- */

@@ -49,9 +49,9 @@ static SEXP named_list2(SEXP a, const char *na, SEXP b, const char *nb, int *npr
   return out;
 }
 
-/* krr_cv(K, y, fold, nfolds, Z, lambda): list(cvraw = nfolds x nlam fold MSEs,
+/* krr_cv(K, y, fold, nfolds, Z, gls, lambda): list(cvraw = nfolds x nlam fold MSEs,
  * pred = n x nlam held-out predictions, NA where fold == 0) */
-SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP lambda)
+SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lambda)
 {
   int n, q, nlam, nprot = 0, info = 0;
   krr_args(K, y, Z, lambda, &n, &q, &nlam);
@@ -65,7 +65,8 @@ SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP lambda)
   SEXP pred = PROTECT(allocMatrix(REALSXP, n, nlam)); nprot++;
   double *pp = REAL(pred);
   for (R_xlen_t k = 0; k < XLENGTH(pred); k++) pp[k] = NA_REAL;
-  int st = ntk_krr_cv(n, REAL(K), REAL(y), fo, nf, q, REAL(Z), nlam, REAL(lambda),
+  int g = ntk_arg_int(gls, "gls");
+  int st = ntk_krr_cv(n, REAL(K), REAL(y), fo, nf, q, REAL(Z), g != 0, nlam, REAL(lambda),
                       REAL(cvraw), pp, &info);
   if (st == NTK_ERR_SINGULAR)
     error("ntk_krr_cv: the covariates are collinear within a training fold");
@@ -77,21 +78,23 @@ SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP lambda)
   return out;
 }
 
-/* krr_fit(K, y, idx, Z, lambda): list(beta = q, alpha = n x nlam dual coefficients,
- * zero outside idx).  Fitted values are K %*% alpha + Z %*% beta. */
-SEXP C_krr_fit(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP lambda)
+/* krr_fit(K, y, idx, Z, gls, lambda): list(beta = q x nlam offset coefficients,
+ * alpha = n x nlam dual coefficients, zero outside idx).  Fitted values are
+ * K %*% alpha + Z %*% beta. */
+SEXP C_krr_fit(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP gls, SEXP lambda)
 {
   int n, q, nlam, nidx, nprot = 0, info = 0;
   krr_args(K, y, Z, lambda, &n, &q, &nlam);
   int *ix = krr_index(idx, n, &nidx);
-  if (nidx < q) error("fewer individuals than columns of `Z`");
-  SEXP beta = PROTECT(allocVector(REALSXP, q)); nprot++;
+  if (nidx <= q) error("fewer individuals than columns of `Z` + 1");
+  int g = ntk_arg_int(gls, "gls");
+  SEXP beta = PROTECT(allocMatrix(REALSXP, q, nlam)); nprot++;
   SEXP alpha = PROTECT(allocMatrix(REALSXP, n, nlam)); nprot++;
   double *a = REAL(alpha);
   memset(a, 0, (size_t) n * nlam * sizeof(double));
   double *as = (double *) R_alloc((size_t) nidx * nlam, sizeof(double));
-  int st = ntk_krr_solve(n, REAL(K), nidx, ix, q, REAL(Z), REAL(y), nlam, REAL(lambda),
-                         REAL(beta), as, &info);
+  int st = ntk_krr_solve(n, REAL(K), nidx, ix, q, REAL(Z), REAL(y), g != 0, nlam,
+                         REAL(lambda), REAL(beta), as, &info);
   if (st == NTK_ERR_SINGULAR) error("ntk_krr_solve: the covariates are collinear");
   if (st == NTK_ERR_NOT_PD)
     error("ntk_krr_solve: K + lambda I is not positive definite (is K positive semi-definite?)");
@@ -103,25 +106,24 @@ SEXP C_krr_fit(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP lambda)
   return out;
 }
 
-/* krr_criterion(K, y, idx, Z, lambda, which): list(beta, value) with which 0 = KARE,
+/* krr_criterion(K, y, idx, Z, gls, lambda, which): criterion per lambda, which 0 = KARE,
  * 1 = GCV, 2 = LOO */
-SEXP C_krr_criterion(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP lambda, SEXP which)
+SEXP C_krr_criterion(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP gls, SEXP lambda, SEXP which)
 {
   int n, q, nlam, nidx, nprot = 0, info = 0;
   krr_args(K, y, Z, lambda, &n, &q, &nlam);
   int *ix = krr_index(idx, n, &nidx);
-  if (nidx < q) error("fewer individuals than columns of `Z`");
+  if (nidx <= q) error("fewer individuals than columns of `Z` + 1");
+  int g = ntk_arg_int(gls, "gls");
   int w = ntk_arg_int(which, "which");
   if (w < 0 || w > 2) error("`which` must be 0, 1 or 2");
-  SEXP beta = PROTECT(allocVector(REALSXP, q)); nprot++;
   SEXP value = PROTECT(allocVector(REALSXP, nlam)); nprot++;
-  int st = ntk_krr_criterion(n, REAL(K), nidx, ix, q, REAL(Z), REAL(y), nlam, REAL(lambda),
-                             w, REAL(beta), REAL(value), &info);
+  int st = ntk_krr_criterion(n, REAL(K), nidx, ix, q, REAL(Z), REAL(y), g != 0, nlam,
+                             REAL(lambda), w, REAL(value), &info);
   if (st == NTK_ERR_SINGULAR) error("ntk_krr_criterion: the covariates are collinear");
   if (st == NTK_ERR_NOT_PD)
     error("ntk_krr_criterion: K + lambda I is not positive definite (is K positive semi-definite?)");
   ntk_stop_on_status(st, "ntk_krr_criterion", info);
-  SEXP out = named_list2(beta, "beta", value, "value", &nprot);
   UNPROTECT(nprot);
-  return out;
+  return value;
 }

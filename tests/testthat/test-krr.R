@@ -92,7 +92,7 @@ test_that("CV with covariates regresses them out within each training fold", {
   expect_identical(fit$lambda.min, ref$lambda.min)
   expect_identical(fit$lambda.1se, ref$lambda.1se)
   obs <- !is.na(y)
-  expect_equal(unname(fit$beta), unname(lm.fit(cbind(1, d$X)[obs, ], y[obs])$coefficients),
+  expect_equal(unname(fit$beta[, 1]), unname(lm.fit(cbind(1, d$X)[obs, ], y[obs])$coefficients),
                tolerance = 1e-10)
 })
 
@@ -153,62 +153,84 @@ test_that("predictions with covariates add the OLS offset back", {
   expect_error(predict(fit, d$K[te, tr], X_new = d$X[te, 1, drop = FALSE]), "`X_new`")
 })
 
+# Dense closed-form criteria with the OLS offset counted in the smoother:
+# S = P_Z + H (I - P_Z), H = K (K + lambda I)^-1, P_Z = Z (Z'Z)^-1 Z'.
+dense_criteria <- function(K, y, Z, lam) {
+  n <- length(y)
+  I <- diag(n)
+  PZ <- Z %*% solve(crossprod(Z), t(Z))
+  yc <- drop((I - PZ) %*% y)
+  out <- matrix(NA_real_, length(lam), 3, dimnames = list(NULL, c("kare", "gcv", "loo")))
+  for (l in seq_along(lam)) {
+    A <- solve(K / n + lam[l] / n * I)  # KARE: ridge on K / n with l = lambda / n
+    out[l, "kare"] <- (sum((A %*% yc)^2) / n) / (sum(diag((I - PZ) %*% A)) / n)^2
+    H <- K %*% solve(K + lam[l] * I)
+    S <- PZ + H %*% (I - PZ)
+    r <- drop((I - S) %*% y)
+    out[l, "gcv"] <- n * sum(r^2) / sum(diag(I - S))^2
+    # exact LOO of the two-stage fit: OLS deletion formula + KRR LOO identity
+    c_i <- diag((I - H) %*% PZ)
+    e <- (drop((I - H) %*% yc) + c_i * yc / (1 - diag(PZ))) / (1 - diag(H))
+    out[l, "loo"] <- mean(e^2)
+  }
+  out
+}
+
 test_that("KARE, GCV and LOO equal dense R formulas", {
   d <- krr_data(n = 60, p = 30, nonlinear = TRUE, seed = 7, n_na = 3)
   obs <- which(!is.na(d$y))
-  n <- length(obs)
-  K <- d$K[obs, obs]
-  yc <- d$y[obs] - mean(d$y[obs])
   lam <- c(30, 3, 0.3, 0.03, 0.003)
-  I <- diag(n)
-  kare <- gcv <- loo <- numeric(length(lam))
-  for (l in seq_along(lam)) {
-    A <- solve(K / n + lam[l] / n * I)  # ridge on K / n with l = lambda / n
-    kare[l] <- (sum((A %*% yc)^2) / n) / (sum(diag(A)) / n)^2
-    H <- K %*% solve(K + lam[l] * I)
-    r <- drop((I - H) %*% yc)
-    gcv[l] <- n * sum(r^2) / sum(diag(I - H))^2
-    loo[l] <- mean((r / (1 - diag(H)))^2)
-  }
+  ref <- dense_criteria(d$K[obs, obs], d$y[obs], matrix(1, length(obs), 1), lam)
   f_kare <- ntk_krr(d$y, d$K, lambda = lam, criterion = "kare")
   f_gcv <- ntk_krr(d$y, d$K, lambda = lam, criterion = "gcv")
   f_loo <- ntk_krr(d$y, d$K, lambda = lam, criterion = "loo")
-  expect_equal(f_kare$cvm, kare, tolerance = 1e-8)
-  expect_equal(f_gcv$cvm, gcv, tolerance = 1e-8)
-  expect_equal(f_loo$cvm, loo, tolerance = 1e-8)
-  expect_identical(f_kare$lambda.min, lam[which.min(kare)])
-  expect_identical(f_gcv$lambda.min, lam[which.min(gcv)])
-  expect_identical(f_loo$lambda.min, lam[which.min(loo)])
+  expect_equal(f_kare$cvm, ref[, "kare"], tolerance = 1e-8)
+  expect_equal(f_gcv$cvm, ref[, "gcv"], tolerance = 1e-8)
+  expect_equal(f_loo$cvm, ref[, "loo"], tolerance = 1e-8)
+  expect_identical(f_kare$lambda.min, lam[which.min(ref[, "kare"])])
+  expect_identical(f_gcv$lambda.min, lam[which.min(ref[, "gcv"])])
+  expect_identical(f_loo$lambda.min, lam[which.min(ref[, "loo"])])
   expect_true(is.na(f_loo$lambda.1se))
   expect_true(all(is.na(f_loo$cvsd)))
-  expect_equal(f_kare$lambda_kare, lam / n)
+  expect_equal(f_kare$lambda_kare, lam / length(obs))
   expect_error(predict(f_loo, d$K[1:2, ], s = "lambda.1se"), "`s`")
 })
 
-test_that("closed-form LOO equals refitting without each individual (centring fixed)", {
+test_that("closed-form LOO equals refitting without each individual (mean refitted)", {
   d <- krr_data(n = 40, p = 25, seed = 8)
   y <- d$y; K <- d$K
-  yc <- y - mean(y)
   lam <- c(2, 0.05)
   loo <- sapply(lam, function(l) {
     mean(sapply(seq_along(y), function(i) {
-      a <- solve(K[-i, -i] + l * diag(length(y) - 1), yc[-i])
-      (yc[i] - sum(K[i, -i] * a))^2
+      mu <- mean(y[-i])
+      a <- solve(K[-i, -i] + l * diag(length(y) - 1), y[-i] - mu)
+      (y[i] - mu - sum(K[i, -i] * a))^2
     }))
   })
   expect_equal(ntk_krr(y, K, lambda = lam, criterion = "loo")$cvm, loo, tolerance = 1e-8)
+  # a GRM of centred genotypes (rows sum to zero): the criteria do not collapse
+  K0 <- tcrossprod(d$G) / ncol(d$G)
+  f <- ntk_krr(y, K0, criterion = "loo", nlambda = 9)
+  expect_gt(min(f$cvm), 0.5 * var(y))
 })
 
-test_that("closed-form criteria with covariates use the OLS residual", {
+test_that("closed-form criteria with covariates count the OLS offset", {
   d <- krr_data(n = 50, seed = 9)
   y <- d$y + drop(d$X %*% c(1, -1))
   Z <- cbind(1, d$X)
-  r0 <- lm.fit(Z, y)$residuals
   lam <- c(5, 0.5, 0.05)
-  H <- lapply(lam, function(l) d$K %*% solve(d$K + l * diag(50)))
-  gcv <- sapply(H, function(h) 50 * sum(((diag(50) - h) %*% r0)^2) / sum(diag(diag(50) - h))^2)
-  expect_equal(ntk_krr(y, d$K, lambda = lam, criterion = "gcv", X = d$X)$cvm, gcv,
-               tolerance = 1e-8)
+  ref <- dense_criteria(d$K, y, Z, lam)
+  for (cr in c("kare", "gcv", "loo"))
+    expect_equal(ntk_krr(y, d$K, lambda = lam, criterion = cr, X = d$X)$cvm, ref[, cr],
+                 tolerance = 1e-8)
+  loo <- sapply(lam, function(l) {
+    mean(sapply(seq_along(y), function(i) {
+      b <- lm.fit(Z[-i, ], y[-i])$coefficients
+      a <- solve(d$K[-i, -i] + l * diag(49), y[-i] - drop(Z[-i, ] %*% b))
+      (y[i] - sum(Z[i, ] * b) - sum(d$K[i, -i] * a))^2
+    }))
+  })
+  expect_equal(ref[, "loo"], loo, tolerance = 1e-8)
 })
 
 test_that("print, summary and plot describe the fit", {
@@ -264,4 +286,74 @@ test_that("bad input gives errors naming the argument", {
   expect_error(predict(fit, K, s = -1), "`s`")
   expect_error(predict(fit, K, s = "lambda.max"), "`s`")
   expect_error(coef(fit, s = NA_real_), "`s`")
+})
+
+# GLS offset: beta = (Z'V^-1 Z)^-1 Z'V^-1 y, alpha = V^-1 (y - Z beta), V = K + lambda I.
+gls_fit <- function(K, y, Z, lam) {
+  Vi <- solve(K + lam * diag(length(y)))
+  beta <- solve(crossprod(Z, Vi %*% Z), crossprod(Z, Vi %*% y))
+  list(beta = drop(beta), alpha = drop(Vi %*% (y - Z %*% beta)), Vi = Vi)
+}
+
+test_that("offset = 'gls': CV equals an explicit loop and predictions equal the BLUP", {
+  d <- krr_data(n = 70, nonlinear = TRUE, seed = 13, n_na = 2)
+  y <- d$y + drop(d$X %*% c(0.5, 1))
+  foldid <- rep(1:4, length.out = 70)
+  lam <- c(10, 1, 0.1)
+  fit <- ntk_krr(y, d$K, lambda = lam, foldid = foldid, X = d$X, offset = "gls")
+  obs <- which(!is.na(y))
+  Z <- cbind(1, d$X)
+  raw <- matrix(NA_real_, 4, 3)
+  for (k in 1:4) {
+    tr <- obs[foldid[obs] != k]; te <- obs[foldid[obs] == k]
+    for (l in 1:3) {
+      g <- gls_fit(d$K[tr, tr], y[tr], Z[tr, ], lam[l])
+      p <- drop(Z[te, ] %*% g$beta + d$K[te, tr] %*% g$alpha)
+      raw[k, l] <- mean((y[te] - p)^2)
+    }
+  }
+  expect_equal(fit$cvraw, raw, tolerance = 1e-8)
+  # final fit: the BLUP with lambda = s2_e / s2_g, at lambda.min and another lambda
+  for (lm in c(fit$lambda.min, 0.5)) {
+    g <- gls_fit(d$K[obs, obs], y[obs], Z[obs, ], lm)
+    expect_equal(unname(fitted(fit, s = lm)), drop(Z %*% g$beta + d$K[, obs] %*% g$alpha),
+                 tolerance = 1e-8)
+    expect_equal(unname(attr(coef(fit, s = lm), "beta")), unname(g$beta), tolerance = 1e-8)
+  }
+  # intercept only, rows of K summing to zero: GLS and OLS fits and GCV coincide (LOO
+  # differs: without individual i the rows of K no longer sum to zero)
+  K0 <- tcrossprod(d$G) / ncol(d$G)
+  y0 <- ifelse(is.na(d$y), 0, d$y)
+  f1 <- ntk_krr(y0, K0, lambda = lam, criterion = "gcv")
+  f2 <- ntk_krr(y0, K0, lambda = lam, criterion = "gcv", offset = "gls")
+  for (s in c(3, 0.3)) expect_equal(fitted(f1, s = s), fitted(f2, s = s), tolerance = 1e-8)
+  expect_equal(f1$cvm, f2$cvm, tolerance = 1e-8)
+})
+
+test_that("offset = 'gls': KARE, GCV, LOO use the full smoother; LOO equals refitting", {
+  d <- krr_data(n = 45, p = 30, nonlinear = TRUE, seed = 14)
+  y <- d$y + drop(d$X %*% c(1, -0.5))
+  Z <- cbind(1, d$X)
+  n <- 45
+  lam <- c(4, 0.4, 0.04)
+  gcv <- loo <- loo_refit <- numeric(3)
+  for (l in seq_along(lam)) {
+    g <- gls_fit(d$K, y, Z, lam[l])
+    P <- solve(crossprod(Z, g$Vi %*% Z), crossprod(Z, g$Vi))
+    S <- Z %*% P + d$K %*% g$Vi %*% (diag(n) - Z %*% P)
+    r <- drop((diag(n) - S) %*% y)
+    gcv[l] <- n * sum(r^2) / sum(diag(diag(n) - S))^2
+    loo[l] <- mean((r / (1 - diag(S)))^2)
+    loo_refit[l] <- mean(sapply(1:n, function(i) {
+      gi <- gls_fit(d$K[-i, -i], y[-i], Z[-i, ], lam[l])
+      (y[i] - sum(Z[i, ] * gi$beta) - sum(d$K[i, -i] * gi$alpha))^2
+    }))
+  }
+  expect_equal(loo, loo_refit, tolerance = 1e-8)
+  args <- list(y = y, K = d$K, lambda = lam, X = d$X, offset = "gls")
+  expect_equal(do.call(ntk_krr, c(args, criterion = "gcv"))$cvm, gcv, tolerance = 1e-8)
+  expect_equal(do.call(ntk_krr, c(args, criterion = "kare"))$cvm, gcv, tolerance = 1e-8)
+  expect_equal(do.call(ntk_krr, c(args, criterion = "loo"))$cvm, loo, tolerance = 1e-8)
+  expect_error(do.call(ntk_krr, c(args, offset = "reml")), "formal argument|`offset`")
+  expect_error(ntk_krr(y, d$K, offset = "reml"), "`offset`")
 })
