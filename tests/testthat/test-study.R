@@ -118,6 +118,23 @@ test_that("a replicate recomputed by hand gives the recorded correlations", {
   }
 })
 
+test_that("an empirical kernel's train and test-by-train blocks share one network", {
+  # the study reseeds the kernel sub-stream before each block: the test-by-train block
+  # of the training rows themselves must then equal the training kernel
+  set.seed(1)
+  X <- simulate_genotypes(40, 15)
+  s <- ntkgen:::study_seeds(1L, 3)[[1L]]
+  ntkgen:::study_set_seed(s)
+  K1 <- ntk_kernel(X, width = 32, threads = 1)
+  ntkgen:::study_set_seed(s)
+  K2 <- ntk_kernel(X, Z = X, width = 32, threads = 1)
+  expect_equal(unclass(K2)[, ], unclass(K1)[, ], ignore_attr = TRUE, tolerance = 1e-10)
+  st <- ntk_study(n = 60, p = 10, reps = 1, methods = "ntk_krr", width = 32, seed = 2,
+                  progress = FALSE)
+  expect_equal(attr(st, "settings")$width, 32)
+  expect_true(is.finite(st$cor))
+})
+
 test_that("summary() gives the medians and quartiles of the table", {
   set.seed(2)
   st <- tiny_study(methods = c("ntk_lmm", "ntk_krr", "mlp"))
