@@ -28,8 +28,8 @@ row("GRM", A, r_grm[[2]])
 cat(sprintf("relative Frobenius distance empirical vs analytic NTK: %.3f\n",
             norm(Ke - K, "F") / norm(K, "F")))
 
-cat("\nA small version of the paper's study (Ricker link, h2 = 0.5, n = 1000, p = 50):\n")
+cat("\nA small version of the paper's study (Ricker link, h2 = 0.5, n = 1000, p = 20, 50, 100, 10 replicates):\n")
 set.seed(1)
-st <- ntk_study(model = "ricker", n = 1000, p = 50, reps = 5,
+st <- ntk_study(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 10,
                 methods = c("ntk_lmm", "ntk_krr", "gblup", "mlp"))
 print(summary(st))
