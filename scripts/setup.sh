@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what ntkgen needs on a fresh Debian (bookworm) machine with R 4.2, as root:
 # OpenBLAS (so R's BLAS/LAPACK is fast), pandoc + knitr + rmarkdown (vignettes), the
-# suggested R packages, devscripts (checkbashisms for R CMD check).  Idempotent: installs only what is missing.
+# suggested R packages, devscripts (checkbashisms) and qpdf for R CMD check --as-cran.
+# Idempotent: installs only what is missing.
 set -euo pipefail
 
 apt_pkgs=(libopenblas0-pthread pandoc r-cran-knitr r-cran-rmarkdown r-cran-future
-          r-cran-future.apply r-cran-progressr r-cran-cli r-cran-testthat devscripts)
+          r-cran-future.apply r-cran-progressr r-cran-cli r-cran-testthat devscripts qpdf)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
