@@ -114,6 +114,7 @@ ntk_lmm.default <- function(y, K, X = NULL, method = c("minque1", "minque0", "im
                             constrain = TRUE, intercept = TRUE, tol = 1e-8, maxit = 200L,
                             ...) {
   cl <- match.call()
+  cl[[1L]] <- as.name("ntk_lmm")
   method <- lmm_check_method(method)
   intercept <- check_flag(intercept, "intercept")
   y <- lmm_check_y(y)
@@ -132,6 +133,7 @@ ntk_lmm.default <- function(y, K, X = NULL, method = c("minque1", "minque0", "im
 ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", "iminque", "reml"),
                             constrain = TRUE, tol = 1e-8, maxit = 200L, ...) {
   cl <- match.call()
+  cl[[1L]] <- as.name("ntk_lmm")
   formula <- y
   if (length(formula) != 3L) stop_arg("y", "must be a two-sided formula (response ~ covariates).")
   method <- lmm_check_method(method)

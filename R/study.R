@@ -578,7 +578,7 @@ plot.ntk_study <- function(x, type = c("both", "cor", "time"), col = NULL, ...) 
     rng <- range(tm, na.rm = TRUE)
     if (!all(is.finite(rng))) rng <- c(1e-3, 1)
     rng[1L] <- max(rng[1L], 1e-3)
-    rng[2L] <- max(rng[2L], rng[1L] * 10)
+    rng[2L] <- max(rng[2L] * 4, rng[1L] * 10)  # head room for the legend
     graphics::matplot(ps, t(pmax(tm, 1e-3)), type = "b", pch = 19, lty = 1, col = col,
                       log = "y", ylim = rng, xaxt = "n", xlab = "Number of SNPs",
                       ylab = "Median seconds per replicate", main = "Runtime")
