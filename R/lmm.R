@@ -161,16 +161,7 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
 
 lmm_methods <- c("minque1", "minque0", "iminque", "reml")
 
-lmm_check_method <- function(method) {
-  if (identical(method, lmm_methods)) return("minque1")
-  if (!is.character(method) || length(method) != 1L || is.na(method))
-    stop_arg("method", "must be one of ", paste0('"', lmm_methods, '"', collapse = ", "), ".")
-  i <- pmatch(method, lmm_methods)
-  if (is.na(i))
-    stop_arg("method", "must be one of ", paste0('"', lmm_methods, '"', collapse = ", "),
-             " (\"", method, "\" given).")
-  lmm_methods[i]
-}
+lmm_check_method <- function(method) check_choice(method, lmm_methods, "method", partial = TRUE)
 
 lmm_check_y <- function(y) {
   nms <- names(y)

@@ -333,3 +333,29 @@ test_that("bad input gives errors naming the argument", {
   expect_error(predict(fit, K_new = K[1:3, ]), "`X_new` is needed")
   expect_error(predict(fit, K_new = list(K[1:3, ], K[1:3, ]), X_new = d$X[1:3, ]), "`K_new`")
 })
+
+test_that("REML reaches a residual variance of zero when V stays positive definite there", {
+  # a positive definite kernel (GRM + I) and y drawn from N(0, K): the REML optimum sits
+  # at s2_e = 0.  REML used to refuse every step that reached s2_e = 0, creep towards it
+  # by step halving and report convergence at a point of lower likelihood.
+  set.seed(3)
+  n <- 60
+  Z <- scale(matrix(rnorm(n * 30), n))
+  K <- tcrossprod(Z) / 30 + diag(n)
+  y <- drop(t(chol(K)) %*% rnorm(n))
+  f_reml <- ntk_lmm(y, K, method = "reml")
+  f_imq <- ntk_lmm(y, K, method = "iminque")
+  expect_true(f_reml$converged)
+  expect_identical(f_reml$constrained, "residual")
+  expect_equal(unname(f_reml$theta), unname(f_imq$theta), tolerance = 1e-6)
+  # the boundary optimum: the profile over s2_g with s2_e = 0 has s2_g = y'P y / (n - 1)
+  X1 <- matrix(1, n, 1)
+  Ki <- solve(K)
+  P <- Ki - Ki %*% X1 %*% solve(t(X1) %*% Ki %*% X1, t(X1) %*% Ki)
+  s2g <- drop(t(y) %*% P %*% y) / (n - 1)
+  expect_equal(unname(f_reml$theta), c(s2g, 0), tolerance = 1e-6)
+  expect_equal(f_reml$loglik, dense_reml_ll(y, s2g * K, X1), tolerance = 1e-8)
+  # ... and it is a maximum along the boundary and into the interior
+  expect_gt(f_reml$loglik, dense_reml_ll(y, 1.01 * s2g * K, X1))
+  expect_gt(f_reml$loglik, dense_reml_ll(y, s2g * K + 1e-3 * diag(n), X1))
+})
