@@ -240,8 +240,21 @@ lmm_fit <- function(y, K, X, method, constrain, tol, maxit) {
     stop_arg("y", "has too few observed values (", n_obs, ") for ", p, " fixed effects.")
   Ko <- if (n_obs < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
   code <- match(method, c("minque0", "minque1", "iminque", "reml")) - 1L
-  r <- .Call(C_lmm_fit, as.double(y[obs]), Xo, unname(Ko), code, as.integer(constrain),
+  # fit y / sy (sy: sd of the observed y) and scale back: the AI-REML information
+  # y'PKPKPy ~ sy^-4 would otherwise under- or overflow for |log10 sy| beyond ~75
+  sy <- stats::sd(y[obs])
+  r <- .Call(C_lmm_fit, as.double(y[obs]) / sy, Xo, unname(Ko), code, as.integer(constrain),
              tol, maxit)
+  r$theta <- r$theta * sy^2
+  r$vcov <- r$vcov * sy^4
+  if (method %in% c("iminque", "reml")) {   # S at the estimates, not at a-priori weights
+    r$weights <- r$weights * sy^2
+    r$S <- r$S / sy^4
+  }
+  r$b <- r$b * sy
+  r$vcov_b <- r$vcov_b * sy^2
+  r$alpha <- r$alpha / sy
+  r$loglik <- r$loglik - (n_obs - p) * log(sy)
   if (r$bad_kernel > 0L) {
     a <- kl$args[r$bad_kernel]
     if (r$bad_reason == 1L)
