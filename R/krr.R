@@ -249,11 +249,7 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
 # Offset design cbind(1, X), checked; full column rank on the observed rows.
 krr_design <- function(X, n, obs) {
   if (is.null(X)) return(matrix(1, n, 1L, dimnames = list(NULL, "(Intercept)")))
-  if ((is.numeric(X) || is.logical(X)) && is.null(dim(X)))
-    X <- matrix(as.double(X), ncol = 1L, dimnames = list(NULL, "X"))
-  X <- check_numeric_matrix(X, "X")
-  if (nrow(X) != n) stop_arg("X", "must have ", n, " rows, one per element of `y` (", nrow(X), " given).")
-  if (is.null(colnames(X))) colnames(X) <- paste0("X", seq_len(ncol(X)))
+  X <- check_covariates(X, n)
   Z <- cbind("(Intercept)" = 1, X)
   if (qr(Z[obs, , drop = FALSE])$rank < ncol(Z))
     stop_arg("X", "is collinear (with itself or the intercept) among the individuals with `y` observed.")

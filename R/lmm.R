@@ -118,7 +118,7 @@ ntk_lmm.default <- function(y, K, X = NULL, method = c("minque1", "minque0", "im
   intercept <- check_flag(intercept, "intercept")
   y <- lmm_check_y(y)
   n <- length(y)
-  X <- lmm_check_X(X, n)
+  X <- check_covariates(X, n)
   if (intercept) X <- cbind(`(Intercept)` = rep(1, n), X)
   fit <- lmm_fit(y, K, X, method, constrain, tol, maxit)
   fit$call <- cl
@@ -174,20 +174,6 @@ lmm_check_y <- function(y) {
   if (max(abs(yo - mean(yo))) <= 1e-12 * max(abs(yo)))
     stop_arg("y", "is constant over the observed individuals: nothing to decompose.")
   y
-}
-
-lmm_check_X <- function(X, n, arg = "X") {
-  if (is.null(X)) return(matrix(0, n, 0L))
-  if (is.vector(X) && (is.numeric(X) || is.logical(X))) {
-    X <- matrix(as.double(X), ncol = 1L, dimnames = list(NULL, arg))
-  }
-  X <- check_numeric_matrix(X, arg)
-  if (nrow(X) != n) stop_arg(arg, "must have ", n, " rows, one per element of `y` (",
-                             nrow(X), " given).")
-  if (is.null(colnames(X))) colnames(X) <- paste0(arg, seq_len(ncol(X)))
-  bad <- !nzchar(colnames(X)) | is.na(colnames(X))
-  colnames(X)[bad] <- paste0(arg, which(bad))
-  X
 }
 
 # Kernels as a named list, with the argument names used in errors.

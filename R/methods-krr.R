@@ -119,14 +119,11 @@ predict.ntk_krr <- function(object, K_new, s = "lambda.min", X_new = NULL, ...) 
     Znew <- matrix(1, m, 1L)
   } else {
     if (is.null(X_new)) stop_arg("X_new", "is required: the fit used covariates `X`.")
-    if (is.numeric(X_new) && is.null(dim(X_new))) X_new <- matrix(X_new, ncol = 1L)
-    X_new <- check_numeric_matrix(X_new, "X_new")
-    if (nrow(X_new) != m)
-      stop_arg("X_new", "must have ", m, " rows, one per row of `K_new` (", nrow(X_new), " given).")
+    X_new <- check_covariates(X_new, m, "X_new", per = "row of `K_new`")
     if (ncol(X_new) != nrow(object$beta) - 1L)
       stop_arg("X_new", "must have ", nrow(object$beta) - 1L, " columns like `X` (",
                ncol(X_new), " given).")
-    Znew <- cbind(1, X_new)
+    Znew <- cbind(rep(1, m), X_new)
   }
   out <- krr_predict_raw(K_new, a$alpha, Znew, a$beta)
   names(out) <- rownames(K_new)

@@ -253,10 +253,10 @@ lmm_new_fixed <- function(object, X_new, newdata, m) {
   if (!length(user)) return(rep(b[1L], m))
   if (is.null(X_new)) stop_arg("X_new", "is needed: the fit has covariates ",
                                paste(user, collapse = ", "), ".")
-  X <- lmm_check_X(X_new, m, "X_new")
+  X <- check_covariates(X_new, m, "X_new", per = "row of `K_new`")
   if (ncol(X) != length(user))
     stop_arg("X_new", "must have ", length(user), " columns like `X` (", ncol(X), " given).")
-  if (object$intercept) X <- cbind(1, X)
+  if (object$intercept) X <- cbind(rep(1, m), X)
   drop(X %*% b)
 }
 

@@ -113,3 +113,19 @@ check_choice <- function(x, choices, arg, partial = FALSE) {
              ".")
   choices[i]
 }
+
+# Covariates: a numeric (or logical) matrix, data frame or vector with `n` rows, one per
+# `per`; returns a double matrix with column names (`arg`1, `arg`2, ... where missing).
+# NULL gives an n x 0 matrix.
+check_covariates <- function(X, n, arg = "X", per = "element of `y`") {
+  if (is.null(X)) return(matrix(0, n, 0L))
+  if (is.null(dim(X)) && (is.numeric(X) || is.logical(X)))
+    X <- matrix(as.double(X), ncol = 1L, dimnames = list(NULL, arg))
+  X <- check_numeric_matrix(X, arg, min_rows = 0L)
+  if (nrow(X) != n)
+    stop_arg(arg, "must have ", n, " rows, one per ", per, " (", nrow(X), " given).")
+  if (is.null(colnames(X))) colnames(X) <- paste0(arg, seq_len(ncol(X)))
+  bad <- !nzchar(colnames(X)) | is.na(colnames(X))
+  colnames(X)[bad] <- paste0(arg, which(bad))
+  X
+}

@@ -103,3 +103,26 @@ test_that("predict on a damaged ntk_lmm fit names `object`", {
     expect_error(predict(g, Kn, X_new = 1:3), paste0("field `", f, "`"), fixed = TRUE)
   }
 })
+
+test_that("one covariate check: X_new errors speak of K_new's rows; 0-row predictions", {
+  set.seed(7)
+  n <- 20
+  K <- tcrossprod(matrix(rnorm(n * 5), n)) / 5
+  x <- rnorm(n)
+  y <- rnorm(n) + x
+  fl <- ntk_lmm(y, K, X = cbind(a = x))
+  fk <- ntk_krr(y, K, X = x, criterion = "gcv")
+  # the lmm message used to say "one per element of `y`"
+  expect_error(predict(fl, K[1:3, ], X_new = 1:4), "`X_new` must have 3 rows, one per row of `K_new`")
+  expect_error(predict(fk, K[1:3, ], X_new = 1:4), "`X_new` must have 3 rows, one per row of `K_new`")
+  # logical covariates are numbers everywhere
+  xl <- c(TRUE, FALSE, TRUE)
+  expect_equal(predict(fk, K[1:3, ], X_new = xl), predict(fk, K[1:3, ], X_new = as.numeric(xl)))
+  expect_equal(predict(fl, K[1:3, ], X_new = xl), predict(fl, K[1:3, ], X_new = as.numeric(xl)))
+  # no new individuals: no predictions (used to blame `X_new`)
+  expect_identical(unname(predict(fk, K[0, ], X_new = numeric(0))), numeric(0))
+  expect_identical(unname(predict(fl, K[0, ], X_new = numeric(0))), numeric(0))
+  # a fit's own covariates keep their names, unnamed ones get X1, X2, ...
+  expect_identical(rownames(ntk_krr(y, K, X = cbind(x, x^2), criterion = "gcv")$beta),
+                   c("(Intercept)", "x", "X2"))
+})
