@@ -126,3 +126,13 @@ test_that("one covariate check: X_new errors speak of K_new's rows; 0-row predic
   expect_identical(rownames(ntk_krr(y, K, X = cbind(x, x^2), criterion = "gcv")$beta),
                    c("(Intercept)", "x", "X2"))
 })
+
+test_that("a kernel confounded with the residual is an error naming `K`", {
+  set.seed(8)
+  n <- 15
+  y <- rnorm(n)
+  # without fixed effects K22 = I exactly, so S = tr(V^-2) [1 1; 1 1] is exactly singular
+  for (m in c("minque0", "minque1", "iminque", "reml"))
+    expect_error(ntk_lmm(y, 3 * diag(n), intercept = FALSE, method = m),
+                 "not identifiable.*`K`")
+})
