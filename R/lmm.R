@@ -26,7 +26,8 @@
 #' the other components are re-estimated, repeatedly; the components so constrained are
 #' listed in `$constrained`.  `constrain = FALSE` keeps the raw (possibly negative) values;
 #' if then \eqn{V} is not positive definite at the estimates, BLUPs and fixed effects are
-#' `NA` (with a warning).
+#' `NA` (with a warning).  (`"iminque"` needs a positive definite \eqn{V} at every
+#' iterate: an unconstrained iteration that leaves that region stops with an error.)
 #'
 #' Standard errors (normal theory): for `"iminque"` and `"reml"` the inverse information
 #' \eqn{2 S^{-1}} at the estimates; for the one-step `"minque0"` / `"minque1"` the sandwich
