@@ -159,13 +159,6 @@ kernel_like <- function(K, X, Z, threads = default_threads()) {
 
 # ---- internals ---------------------------------------------------------------------
 
-check_choice <- function(x, choices, arg) {
-  if (identical(x, choices)) return(choices[1L])
-  if (!is.character(x) || length(x) != 1L || is.na(x) || !(x %in% choices))
-    stop_arg(arg, "must be one of ", paste0("\"", choices, "\"", collapse = ", "), ".")
-  x
-}
-
 check_width <- function(width) {
   if (is.numeric(width) && length(width) == 1L && !is.na(width) && width == Inf) return(Inf)
   check_number(width, "width", lower = 1, upper = .Machine$integer.max, integer = TRUE)

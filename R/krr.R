@@ -118,7 +118,7 @@
 #' @param ... must be empty; the options below must be named.
 #' @param offset `"ols"` (default) or `"gls"`: how the intercept and covariates are
 #'   estimated (see Centring and covariates).
-#' @param nlambda number of values of the default grid (41).
+#' @param nlambda number of values of the default grid (41; at most 10000).
 #' @param lambda_range multipliers of `mean(diag(K))` giving the ends of the default
 #'   grid (`c(1e-4, 1e4)`).
 #' @return An object of class `ntk_krr`, a list with
@@ -246,21 +246,10 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
 
 # ---- helpers ------------------------------------------------------------------------
 
-# One of `choices` (the first when the default vector is passed unchanged).
-check_choice <- function(x, choices, arg) {
-  if (identical(x, choices)) return(choices[1L])
-  if (!is.character(x) || length(x) != 1L || is.na(x) || !(x %in% choices))
-    stop_arg(arg, "must be one of ", paste0('"', choices, '"', collapse = ", "), ".")
-  x
-}
-
 # Offset design cbind(1, X), checked; full column rank on the observed rows.
 krr_design <- function(X, n, obs) {
   if (is.null(X)) return(matrix(1, n, 1L, dimnames = list(NULL, "(Intercept)")))
-  if (is.numeric(X) && is.null(dim(X))) X <- matrix(X, ncol = 1L, dimnames = list(NULL, "X"))
-  X <- check_numeric_matrix(X, "X")
-  if (nrow(X) != n) stop_arg("X", "must have ", n, " rows, one per element of `y` (", nrow(X), " given).")
-  if (is.null(colnames(X))) colnames(X) <- paste0("X", seq_len(ncol(X)))
+  X <- check_covariates(X, n)
   Z <- cbind("(Intercept)" = 1, X)
   if (qr(Z[obs, , drop = FALSE])$rank < ncol(Z))
     stop_arg("X", "is collinear (with itself or the intercept) among the individuals with `y` observed.")
@@ -277,13 +266,17 @@ krr_grid <- function(lambda, K, obs, nlambda, lambda_range) {
     if (any(lambda <= 0)) stop_arg("lambda", "must be > 0 (smallest given: ", format(min(lambda)), ").")
     return(sort(unique(as.double(lambda)), decreasing = TRUE))
   }
-  nlambda <- check_number(nlambda, "nlambda", lower = 1, integer = TRUE)
+  nlambda <- check_number(nlambda, "nlambda", lower = 1, upper = 1e4, integer = TRUE)
   if (!is.numeric(lambda_range) || length(lambda_range) != 2L || anyNA(lambda_range) ||
       any(!is.finite(lambda_range)) || any(lambda_range <= 0) || lambda_range[1L] > lambda_range[2L])
     stop_arg("lambda_range", "must be two positive finite numbers, the first <= the second.")
   md <- mean(diag(K)[obs])
   if (!(md > 0)) stop_arg("K", "must have a positive mean diagonal (", format(md), ").")
-  md * 10^seq(log10(lambda_range[2L]), log10(lambda_range[1L]), length.out = nlambda)
+  grid <- md * 10^seq(log10(lambda_range[2L]), log10(lambda_range[1L]), length.out = nlambda)
+  if (!all(is.finite(grid) & grid > 0))
+    stop_arg("K", "has a scale (mean diagonal ", format(md), ") for which the default lambda ",
+             "grid under- or overflows; rescale `K` or give `lambda`.")
+  grid
 }
 
 # Folds: integer fold0 (0 = unused), foldid (NA = unused), nfolds.

@@ -26,7 +26,8 @@
 #' the other components are re-estimated, repeatedly; the components so constrained are
 #' listed in `$constrained`.  `constrain = FALSE` keeps the raw (possibly negative) values;
 #' if then \eqn{V} is not positive definite at the estimates, BLUPs and fixed effects are
-#' `NA` (with a warning).
+#' `NA` (with a warning).  (`"iminque"` needs a positive definite \eqn{V} at every
+#' iterate: an unconstrained iteration that leaves that region stops with an error.)
 #'
 #' Standard errors (normal theory): for `"iminque"` and `"reml"` the inverse information
 #' \eqn{2 S^{-1}} at the estimates; for the one-step `"minque0"` / `"minque1"` the sandwich
@@ -119,7 +120,7 @@ ntk_lmm.default <- function(y, K, X = NULL, method = c("minque1", "minque0", "im
   intercept <- check_flag(intercept, "intercept")
   y <- lmm_check_y(y)
   n <- length(y)
-  X <- lmm_check_X(X, n)
+  X <- check_covariates(X, n)
   if (intercept) X <- cbind(`(Intercept)` = rep(1, n), X)
   fit <- lmm_fit(y, K, X, method, constrain, tol, maxit)
   fit$call <- cl
@@ -163,16 +164,7 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
 
 lmm_methods <- c("minque1", "minque0", "iminque", "reml")
 
-lmm_check_method <- function(method) {
-  if (identical(method, lmm_methods)) return("minque1")
-  if (!is.character(method) || length(method) != 1L || is.na(method))
-    stop_arg("method", "must be one of ", paste0('"', lmm_methods, '"', collapse = ", "), ".")
-  i <- pmatch(method, lmm_methods)
-  if (is.na(i))
-    stop_arg("method", "must be one of ", paste0('"', lmm_methods, '"', collapse = ", "),
-             " (\"", method, "\" given).")
-  lmm_methods[i]
-}
+lmm_check_method <- function(method) check_choice(method, lmm_methods, "method", partial = TRUE)
 
 lmm_check_y <- function(y) {
   nms <- names(y)
@@ -185,20 +177,6 @@ lmm_check_y <- function(y) {
   if (max(abs(yo - mean(yo))) <= 1e-12 * max(abs(yo)))
     stop_arg("y", "is constant over the observed individuals: nothing to decompose.")
   y
-}
-
-lmm_check_X <- function(X, n, arg = "X") {
-  if (is.null(X)) return(matrix(0, n, 0L))
-  if (is.vector(X) && (is.numeric(X) || is.logical(X))) {
-    X <- matrix(as.double(X), ncol = 1L, dimnames = list(NULL, arg))
-  }
-  X <- check_numeric_matrix(X, arg)
-  if (nrow(X) != n) stop_arg(arg, "must have ", n, " rows, one per element of `y` (",
-                             nrow(X), " given).")
-  if (is.null(colnames(X))) colnames(X) <- paste0(arg, seq_len(ncol(X)))
-  bad <- !nzchar(colnames(X)) | is.na(colnames(X))
-  colnames(X)[bad] <- paste0(arg, which(bad))
-  X
 }
 
 # Kernels as a named list, with the argument names used in errors.
@@ -251,8 +229,21 @@ lmm_fit <- function(y, K, X, method, constrain, tol, maxit) {
     stop_arg("y", "has too few observed values (", n_obs, ") for ", p, " fixed effects.")
   Ko <- if (n_obs < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
   code <- match(method, c("minque0", "minque1", "iminque", "reml")) - 1L
-  r <- .Call(C_lmm_fit, as.double(y[obs]), Xo, unname(Ko), code, as.integer(constrain),
+  # fit y / sy (sy: sd of the observed y) and scale back: the AI-REML information
+  # y'PKPKPy ~ sy^-4 would otherwise under- or overflow for |log10 sy| beyond ~75
+  sy <- stats::sd(y[obs])
+  r <- .Call(C_lmm_fit, as.double(y[obs]) / sy, Xo, unname(Ko), code, as.integer(constrain),
              tol, maxit)
+  r$theta <- r$theta * sy^2
+  r$vcov <- r$vcov * sy^4
+  if (method %in% c("iminque", "reml")) {   # S at the estimates, not at a-priori weights
+    r$weights <- r$weights * sy^2
+    r$S <- r$S / sy^4
+  }
+  r$b <- r$b * sy
+  r$vcov_b <- r$vcov_b * sy^2
+  r$alpha <- r$alpha / sy
+  r$loglik <- r$loglik - (n_obs - p) * log(sy)
   if (r$bad_kernel > 0L) {
     a <- kl$args[r$bad_kernel]
     if (r$bad_reason == 1L)

@@ -14,9 +14,32 @@ krr_resolve_s <- function(object, s) {
   check_number(s, "s", lower = 0, open_lower = TRUE)
 }
 
+# The fields the methods rely on, so that a damaged fit gives an error naming `object`
+# rather than a wrong answer or an error from deep inside.
+krr_check_object <- function(object) {
+  bad <- function(f) stop_arg("object", "is not a valid `ntk_krr` fit (field `", f,
+                              "` is missing or damaged).")
+  ok_mat <- function(x, nr, nc) is.matrix(x) && is.numeric(x) && nrow(x) == nr && ncol(x) == nc
+  n <- object[["n"]]
+  if (!is.numeric(n) || length(n) != 1L || !is.finite(n) || n < 1) bad("n")
+  if (!ok_mat(object[["K"]], n, n)) bad("K")
+  if (!is.numeric(object[["y"]]) || length(object[["y"]]) != n) bad("y")
+  if (!ok_mat(object[["alpha"]], n, 2L)) bad("alpha")
+  if (!is.null(object[["X"]]) && NROW(object[["X"]]) != n) bad("X")
+  q <- 1L + if (is.null(object[["X"]])) 0L else NCOL(object[["X"]])
+  if (!ok_mat(object[["beta"]], q, 2L)) bad("beta")
+  if (!is.character(object[["offset"]]) || length(object[["offset"]]) != 1L ||
+      !(object[["offset"]] %in% c("ols", "gls"))) bad("offset")
+  for (f in c("lambda.min", "lambda.1se"))
+    if (!is.numeric(object[[f]]) || length(object[[f]]) != 1L) bad(f)
+  if (!is.finite(object[["lambda.min"]]) || object[["lambda.min"]] <= 0) bad("lambda.min")
+  invisible(object)
+}
+
 # Dual coefficients (length n, zero where y is NA) at the lambda selected by `s`:
 # stored at lambda.min / lambda.1se, otherwise one Cholesky solve on the stored K.
 krr_alpha <- function(object, s) {
+  krr_check_object(object)
   lam <- krr_resolve_s(object, s)
   stored <- c(object$lambda.min, object$lambda.1se)
   j <- match(lam, stored)
@@ -96,14 +119,11 @@ predict.ntk_krr <- function(object, K_new, s = "lambda.min", X_new = NULL, ...) 
     Znew <- matrix(1, m, 1L)
   } else {
     if (is.null(X_new)) stop_arg("X_new", "is required: the fit used covariates `X`.")
-    if (is.numeric(X_new) && is.null(dim(X_new))) X_new <- matrix(X_new, ncol = 1L)
-    X_new <- check_numeric_matrix(X_new, "X_new")
-    if (nrow(X_new) != m)
-      stop_arg("X_new", "must have ", m, " rows, one per row of `K_new` (", nrow(X_new), " given).")
+    X_new <- check_covariates(X_new, m, "X_new", per = "row of `K_new`")
     if (ncol(X_new) != nrow(object$beta) - 1L)
       stop_arg("X_new", "must have ", nrow(object$beta) - 1L, " columns like `X` (",
                ncol(X_new), " given).")
-    Znew <- cbind(1, X_new)
+    Znew <- cbind(rep(1, m), X_new)
   }
   out <- krr_predict_raw(K_new, a$alpha, Znew, a$beta)
   names(out) <- rownames(K_new)
@@ -130,6 +150,7 @@ predict.ntk_krr <- function(object, K_new, s = "lambda.min", X_new = NULL, ...) 
 #' head(residuals(fit))
 #' @export
 fitted.ntk_krr <- function(object, s = "lambda.min", ...) {
+  krr_check_object(object)
   lam <- krr_resolve_s(object, s)
   if (identical(lam, object$lambda.min)) return(object$fitted.values)
   a <- krr_alpha(object, s)

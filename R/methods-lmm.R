@@ -196,6 +196,7 @@ nlme::ranef
 #' cor(pred, y[te])
 #' @export
 predict.ntk_lmm <- function(object, K_new = NULL, X_new = NULL, newdata = NULL, ...) {
+  lmm_check_object(object)
   if (is.null(K_new)) {
     if (!is.null(X_new) || !is.null(newdata))
       stop_arg("K_new", "is needed to predict new individuals.")
@@ -252,9 +253,33 @@ lmm_new_fixed <- function(object, X_new, newdata, m) {
   if (!length(user)) return(rep(b[1L], m))
   if (is.null(X_new)) stop_arg("X_new", "is needed: the fit has covariates ",
                                paste(user, collapse = ", "), ".")
-  X <- lmm_check_X(X_new, m, "X_new")
+  X <- check_covariates(X_new, m, "X_new", per = "row of `K_new`")
   if (ncol(X) != length(user))
     stop_arg("X_new", "must have ", length(user), " columns like `X` (", ncol(X), " given).")
-  if (object$intercept) X <- cbind(1, X)
+  if (object$intercept) X <- cbind(rep(1, m), X)
   drop(X %*% b)
+}
+
+# The fields predict() relies on, so that a damaged fit gives an error naming `object`.
+lmm_check_object <- function(object) {
+  bad <- function(f) stop_arg("object", "is not a valid `ntk_lmm` fit (field `", f,
+                              "` is missing or damaged).")
+  flag <- function(x) is.logical(x) && length(x) == 1L && !is.na(x)
+  kn <- object[["kernel_names"]]
+  if (!is.character(kn) || length(kn) < 1L) bad("kernel_names")
+  n <- object[["n"]]
+  if (!is.numeric(n) || length(n) != 1L || !is.finite(n) || n < 1) bad("n")
+  obs <- object[["obs"]]
+  if (!is.numeric(obs) || length(obs) < 1L || anyNA(obs) || any(obs < 1 | obs > n)) bad("obs")
+  a <- object[["alpha"]]
+  if (!is.numeric(a) || length(a) != length(obs)) bad("alpha")
+  th <- object[["theta"]]
+  if (!is.numeric(th) || length(th) != length(kn) + 1L) bad("theta")
+  if (!flag(object[["v_pd"]])) bad("v_pd")
+  b <- object[["b"]]
+  if (!is.numeric(b) || length(b) != length(object[["x_names"]])) bad("b")
+  if (is.null(object[["terms"]]) && !flag(object[["intercept"]])) bad("intercept")
+  fv <- object[["fitted"]]
+  if (!is.numeric(fv) || length(fv) != n) bad("fitted")
+  invisible(object)
 }

@@ -84,7 +84,8 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
   n <- nrow(X)
   y <- check_numeric_vector(y, "y", n = n)
   if (!is.numeric(hidden) || length(hidden) < 1L || anyNA(hidden) ||
-      any(hidden < 1) || any(hidden != round(hidden)) || any(!is.finite(hidden)))
+      any(hidden < 1) || any(hidden != round(hidden)) || any(!is.finite(hidden)) ||
+      any(hidden > .Machine$integer.max))
     stop_arg("hidden", "must be a vector of positive whole numbers (layer widths).")
   hidden <- as.integer(hidden)
   dropout <- check_number(dropout, "dropout", lower = 0, upper = 1, open_upper = TRUE)

@@ -53,6 +53,9 @@ simulate_genotypes <- function(n, p, maf = c(0.05, 0.5), ld = 0.5, max_tries = 1
              paste(format(maf), collapse = ", "), " given).")
   ld <- check_number(ld, "ld", lower = 0, upper = 1)
   max_tries <- check_number(max_tries, "max_tries", lower = 1, integer = TRUE)
+  if (2 * as.double(n) * p > .Machine$integer.max)
+    stop_arg("n", "x `p` is too large (", format(n), " x ", format(p), "): the haplotype ",
+             "draws need 2 n p < 2^31 values.")
 
   q <- stats::runif(p, maf[1L], maf[2L])
   thr <- stats::qnorm(q)

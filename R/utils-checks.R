@@ -18,6 +18,9 @@ check_number <- function(x, arg, lower = -Inf, upper = Inf, integer = FALSE,
     stop_arg(arg, "must be ", if (open_lower) "> " else ">= ", format(lower), " (", format(x), " given).")
   if (x > upper || (open_upper && x == upper))
     stop_arg(arg, "must be ", if (open_upper) "< " else "<= ", format(upper), " (", format(x), " given).")
+  if (integer && is.finite(x) && abs(x) > .Machine$integer.max)   # not an R integer
+    stop_arg(arg, "must be ", if (x > 0) "<= " else ">= -", .Machine$integer.max, " (",
+             format(x), " given).")
   if (integer && is.finite(x)) as.integer(x) else as.numeric(x)
 }
 
@@ -96,4 +99,33 @@ check_kernel <- function(K, arg, n = NULL, symmetric = TRUE, psd = FALSE, tol = 
                ncol(K), " given).")
   }
   K
+}
+
+# One of `choices` (the first when the default vector is passed unchanged); `partial`:
+# a unique prefix is accepted (as pmatch()).
+check_choice <- function(x, choices, arg, partial = FALSE) {
+  if (identical(x, choices)) return(choices[1L])
+  i <- if (is.character(x) && length(x) == 1L && !is.na(x))
+    (if (partial) pmatch(x, choices) else match(x, choices)) else NA_integer_
+  if (is.na(i))
+    stop_arg(arg, "must be one of ", paste0('"', choices, '"', collapse = ", "),
+             if (is.character(x) && length(x) == 1L && !is.na(x)) paste0(' ("', x, '" given)'),
+             ".")
+  choices[i]
+}
+
+# Covariates: a numeric (or logical) matrix, data frame or vector with `n` rows, one per
+# `per`; returns a double matrix with column names (`arg`1, `arg`2, ... where missing).
+# NULL gives an n x 0 matrix.
+check_covariates <- function(X, n, arg = "X", per = "element of `y`") {
+  if (is.null(X)) return(matrix(0, n, 0L))
+  if (is.null(dim(X)) && (is.numeric(X) || is.logical(X)))
+    X <- matrix(as.double(X), ncol = 1L, dimnames = list(NULL, arg))
+  X <- check_numeric_matrix(X, arg, min_rows = 0L)
+  if (nrow(X) != n)
+    stop_arg(arg, "must have ", n, " rows, one per ", per, " (", nrow(X), " given).")
+  if (is.null(colnames(X))) colnames(X) <- paste0(arg, seq_len(ncol(X)))
+  bad <- !nzchar(colnames(X)) | is.na(colnames(X))
+  colnames(X)[bad] <- paste0(arg, which(bad))
+  X
 }

@@ -365,7 +365,8 @@ static int lmm_estimate(lmm_engine *e, const ntk_lmm_control *ctl, const double 
           cand[i] = theta[i] + step * delta[i];
           if (ctl->constrain && cand[i] < 0) cand[i] = 0;
         }
-        if (cand[k - 1] <= 0) continue;
+        /* a residual of zero is a legitimate boundary when V = sum theta_i K_i stays
+         * positive definite there: engine_eval() reports (s2 = 1) when it does not */
         int s2 = engine_eval(e, cand, 0, NULL, NULL, NULL, &llc);
         if (s2 < 0) { st = s2; goto done; }
         if (s2 == 0 && llc >= ll - 1e-10 * (1.0 + fabs(ll))) { accepted = 1; break; }
@@ -547,7 +548,7 @@ int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
   res->loglik = s2 == 0 ? ll : -INFINITY;
   for (int j = 0; j < n; j++) res->alpha[j] = NAN;
   for (int j = 0; j < p; j++) res->b[j] = NAN;
-  for (int j = 0; j < p * p; j++) res->vcov_b[j] = NAN;
+  for (size_t j = 0; j < (size_t) p * p; j++) res->vcov_b[j] = NAN;
   if (!res->v_pd) goto done;
 
   double *alpha = res->alpha, *rb = dalloc(p > 0 ? p : 1), *schur = dalloc((size_t) p * p + 1),

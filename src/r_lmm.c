@@ -63,9 +63,11 @@ SEXP C_lmm_fit(SEXP y, SEXP X, SEXP K, SEXP method, SEXP constrain, SEXP tol, SE
   if (st == NTK_ERR_NOT_PD && res.bad_kernel >= 0) { bad = res.bad_kernel + 1; reason = 1; }
   else if (st == NTK_ERR_SINGULAR && res.bad_kernel >= 0) { bad = res.bad_kernel + 1; reason = 2; }
   else if (st == NTK_ERR_NOT_PD)
-    error("ntk_lmm: V is not positive definite at the estimates (try constrain = TRUE)");
+    error("ntk_lmm: V is not positive definite at the estimates (try `constrain` = TRUE)");
   else if (st == NTK_ERR_SINGULAR)
-    error("ntk_lmm: singular system (are the kernels linearly dependent once X is projected out?)");
+    error("ntk_lmm: singular MINQUE system: the variance components are not identifiable "
+          "(is a kernel in `K` proportional to the identity, i.e. to the residual, or are the "
+          "kernels linearly dependent once `X` is projected out?)");
   else ntk_stop_on_status(st, "ntk_lmm", 0);
   for (int i = 0; i < k; i++) LOGICAL(fixed)[i] = fx[i];
 

@@ -333,3 +333,55 @@ test_that("bad input gives errors naming the argument", {
   expect_error(predict(fit, K_new = K[1:3, ]), "`X_new` is needed")
   expect_error(predict(fit, K_new = list(K[1:3, ], K[1:3, ]), X_new = d$X[1:3, ]), "`K_new`")
 })
+
+test_that("REML reaches a residual variance of zero when V stays positive definite there", {
+  # a positive definite kernel (GRM + I) and y drawn from N(0, K): the REML optimum sits
+  # at s2_e = 0.  REML used to refuse every step that reached s2_e = 0, creep towards it
+  # by step halving and report convergence at a point of lower likelihood.
+  set.seed(3)
+  n <- 60
+  Z <- scale(matrix(rnorm(n * 30), n))
+  K <- tcrossprod(Z) / 30 + diag(n)
+  y <- drop(t(chol(K)) %*% rnorm(n))
+  f_reml <- ntk_lmm(y, K, method = "reml")
+  f_imq <- ntk_lmm(y, K, method = "iminque")
+  expect_true(f_reml$converged)
+  expect_identical(f_reml$constrained, "residual")
+  expect_equal(unname(f_reml$theta), unname(f_imq$theta), tolerance = 1e-6)
+  # the boundary optimum: the profile over s2_g with s2_e = 0 has s2_g = y'P y / (n - 1)
+  X1 <- matrix(1, n, 1)
+  Ki <- solve(K)
+  P <- Ki - Ki %*% X1 %*% solve(t(X1) %*% Ki %*% X1, t(X1) %*% Ki)
+  s2g <- drop(t(y) %*% P %*% y) / (n - 1)
+  expect_equal(unname(f_reml$theta), c(s2g, 0), tolerance = 1e-6)
+  expect_equal(f_reml$loglik, dense_reml_ll(y, s2g * K, X1), tolerance = 1e-8)
+  # ... and it is a maximum along the boundary and into the interior
+  expect_gt(f_reml$loglik, dense_reml_ll(y, 1.01 * s2g * K, X1))
+  expect_gt(f_reml$loglik, dense_reml_ll(y, s2g * K + 1e-3 * diag(n), X1))
+})
+
+test_that("fits are equivariant in the scale of y, also far from 1 (REML used to drift)", {
+  set.seed(11)
+  n <- 50
+  Z <- scale(matrix(rbinom(n * 80, 2, 0.3), n))
+  K <- tcrossprod(Z) / 80
+  age <- rnorm(n)
+  y <- drop(Z[, 1:10] %*% rnorm(10, sd = 0.3)) + 0.5 * age + rnorm(n)
+  for (m in c("minque1", "reml")) {
+    f1 <- ntk_lmm(y, K, X = cbind(age = age), method = m)
+    for (s in c(1e-60, 1e60)) {   # REML used to stop at a wrong point for 1e-60
+      fs <- ntk_lmm(y * s, K, X = cbind(age = age), method = m)
+      expect_true(fs$converged)
+      expect_equal(fs$h2, f1$h2, tolerance = 1e-8)
+      expect_equal(fs$theta / s^2, f1$theta, tolerance = 1e-8)
+      expect_equal(fs$se / s^2, f1$se, tolerance = 1e-6)
+      expect_equal(fs$h2_se, f1$h2_se, tolerance = 1e-6)
+      # S at the a-priori weights (MINQUE1) does not involve y; at the estimates ~ s^-4
+      expect_equal(fs$S * if (m == "reml") s^4 else 1, f1$S, tolerance = 1e-6)
+      expect_equal(fs$b / s, f1$b, tolerance = 1e-8)
+      expect_equal(fs$vcov_b / s^2, f1$vcov_b, tolerance = 1e-6)
+      expect_equal(fs$fitted / s, f1$fitted, tolerance = 1e-8)
+      expect_equal(fs$loglik + (n - 2) * log(s), f1$loglik, tolerance = 1e-8)
+    }
+  }
+})
