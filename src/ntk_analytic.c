@@ -97,6 +97,10 @@ static inline double ntk_acos(double x)
  * (leading dimension ld), sqj, isqj: those of the column point (stride ldj).  Layers are
  * the outer loop over a chunk of entries so the iterations of the inner loop are
  * independent.  Cost O((i1 - i0) L): L acos + L sqrt per entry. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* sqrt of a non-negative argument needs no errno handling: lets the loop vectorise */
+__attribute__((optimize("no-math-errno")))
+#endif
 static void ntk_column(double *col, int i0, int i1, int L, double k1, double sb2,
                        const double *sq, const double *isq, size_t ld,
                        const double *sqj, const double *isqj, size_t ldj)
@@ -108,6 +112,9 @@ static void ntk_column(double *col, int i0, int i1, int L, double k1, double sb2
     for (int l = 0; l < L; l++) {
       const double *sqi = sq + l * ld + c0, *isqi = isq + l * ld + c0;
       const double aj = k1 * sqj[l * ldj], iaj = isqj[l * ldj];
+#ifdef _OPENMP
+#pragma omp simd
+#endif
       for (int i = 0; i < len; i++) {
         double c = sig[i] * isqi[i] * iaj;
         c = c > NTK_C_SNAP ? 1.0 : (c < -NTK_C_SNAP ? -1.0 : c);

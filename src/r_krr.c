@@ -37,18 +37,6 @@ static int *krr_index(SEXP idx, int n, int *nidx)
   return out;
 }
 
-static SEXP named_list2(SEXP a, const char *na, SEXP b, const char *nb, int *nprot)
-{
-  SEXP out = PROTECT(allocVector(VECSXP, 2)); (*nprot)++;
-  SET_VECTOR_ELT(out, 0, a);
-  SET_VECTOR_ELT(out, 1, b);
-  SEXP nms = PROTECT(allocVector(STRSXP, 2)); (*nprot)++;
-  SET_STRING_ELT(nms, 0, mkChar(na));
-  SET_STRING_ELT(nms, 1, mkChar(nb));
-  setAttrib(out, R_NamesSymbol, nms);
-  return out;
-}
-
 /* krr_cv(K, y, fold, nfolds, Z, gls, lambda): list(cvraw = nfolds x nlam fold MSEs,
  * pred = n x nlam held-out predictions, NA where fold == 0) */
 SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lambda)
@@ -73,7 +61,9 @@ SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lam
   if (st == NTK_ERR_NOT_PD)
     error("ntk_krr_cv: K + lambda I is not positive definite in a fold (is K positive semi-definite?)");
   ntk_stop_on_status(st, "ntk_krr_cv", info);
-  SEXP out = named_list2(cvraw, "cvraw", pred, "pred", &nprot);
+  const char *nms[2] = {"cvraw", "pred"};
+  SEXP vals[2] = {cvraw, pred};
+  SEXP out = ntk_named_list(2, nms, vals);
   UNPROTECT(nprot);
   return out;
 }
@@ -101,7 +91,9 @@ SEXP C_krr_fit(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP gls, SEXP lambda)
   ntk_stop_on_status(st, "ntk_krr_solve", info);
   for (int l = 0; l < nlam; l++)
     for (int i = 0; i < nidx; i++) a[ix[i] + (size_t) l * n] = as[i + (size_t) l * nidx];
-  SEXP out = named_list2(beta, "beta", alpha, "alpha", &nprot);
+  const char *nms[2] = {"beta", "alpha"};
+  SEXP vals[2] = {beta, alpha};
+  SEXP out = ntk_named_list(2, nms, vals);
   UNPROTECT(nprot);
   return out;
 }

@@ -1,18 +1,6 @@
 /* .Call glue for the linear mixed model (minque.c). */
 #include "r_util.h"
 
-static SEXP named_list(int n, const char **nms, SEXP *vals, int *nprot)
-{
-  SEXP out = PROTECT(allocVector(VECSXP, n)); (*nprot)++;
-  SEXP nm = PROTECT(allocVector(STRSXP, n)); (*nprot)++;
-  for (int i = 0; i < n; i++) {
-    SET_VECTOR_ELT(out, i, vals[i]);
-    SET_STRING_ELT(nm, i, mkChar(nms[i]));
-  }
-  setAttrib(out, R_NamesSymbol, nm);
-  return out;
-}
-
 /* lmm_fit(y, X, K, method, constrain, tol, maxit): y (n, observed only), X (n x p, full
  * column rank, p may be 0), K list of n x n kernels.  Returns a list; a strongly non-PSD
  * kernel or one that vanishes after projecting out X is reported through `bad_kernel`
@@ -85,7 +73,7 @@ SEXP C_lmm_fit(SEXP y, SEXP X, SEXP K, SEXP method, SEXP constrain, SEXP tol, SE
   sc[5] = PROTECT(ScalarInteger(reason)); nprot++;
   sc[6] = PROTECT(ScalarReal(res.bad_value)); nprot++;
   for (int i = 0; i < 7; i++) vals[9 + i] = sc[i];
-  SEXP out = named_list(16, nms, vals, &nprot);
+  SEXP out = ntk_named_list(16, nms, vals);
   UNPROTECT(nprot);
   return out;
 }

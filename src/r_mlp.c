@@ -22,19 +22,6 @@ static ntk_mlp_arch make_arch(int p, SEXP hidden, SEXP batch_norm, SEXP bn_eps)
 static double r_norm(void) { return norm_rand(); }
 static double r_unif(void) { return unif_rand(); }
 
-static SEXP named_list(int n, SEXP *elts, const char **names)
-{
-  SEXP out = PROTECT(allocVector(VECSXP, n));
-  SEXP nms = PROTECT(allocVector(STRSXP, n));
-  for (int i = 0; i < n; i++) {
-    SET_VECTOR_ELT(out, i, elts[i]);
-    SET_STRING_ELT(nms, i, mkChar(names[i]));
-  }
-  setAttrib(out, R_NamesSymbol, nms);
-  UNPROTECT(2);
-  return out;
-}
-
 /* mlp_init(p, hidden, batch_norm, bn_eps): list(theta, run_mean, run_var), He init */
 SEXP C_mlp_init(SEXP p_, SEXP hidden, SEXP batch_norm, SEXP bn_eps)
 {
@@ -50,7 +37,7 @@ SEXP C_mlp_init(SEXP p_, SEXP hidden, SEXP batch_norm, SEXP bn_eps)
   ntk_stop_on_status(st, "ntk_mlp_init", 0);
   SEXP elts[3] = {theta, rm, rv};
   const char *nms[3] = {"theta", "run_mean", "run_var"};
-  SEXP out = named_list(3, elts, nms);
+  SEXP out = ntk_named_list(3, nms, elts);
   UNPROTECT(nprot);
   return out;
 }
@@ -73,7 +60,7 @@ SEXP C_mlp_loss_grad(SEXP theta, SEXP X, SEXP y, SEXP hidden, SEXP batch_norm, S
   ntk_stop_on_status(st, "ntk_mlp_loss_grad", 0);
   SEXP elts[2] = {loss, grad};
   const char *nms[2] = {"loss", "grad"};
-  SEXP out = named_list(2, elts, nms);
+  SEXP out = ntk_named_list(2, nms, elts);
   UNPROTECT(nprot);
   return out;
 }
@@ -122,7 +109,7 @@ SEXP C_mlp_train(SEXP X, SEXP y, SEXP Xv, SEXP yv, SEXP hidden, SEXP batch_norm,
   SEXP elts[7] = {theta, rm, rv, tl, vl, er, be};
   const char *nms[7] = {"theta", "run_mean", "run_var", "train_loss", "val_loss",
                         "epochs_run", "best_epoch"};
-  SEXP out = named_list(7, elts, nms);
+  SEXP out = ntk_named_list(7, nms, elts);
   UNPROTECT(nprot);
   return out;
 }

@@ -12,13 +12,9 @@ SEXP C_eigen_sym(SEXP K)
   SEXP vectors = PROTECT(allocMatrix(REALSXP, n, n)); nprot++;
   int st = ntk_eigen_sym(n, REAL(K), REAL(values), REAL(vectors), &info);
   ntk_stop_on_status(st, "dsyevr", info);
-  SEXP out = PROTECT(allocVector(VECSXP, 2)); nprot++;
-  SET_VECTOR_ELT(out, 0, values);
-  SET_VECTOR_ELT(out, 1, vectors);
-  SEXP nms = PROTECT(allocVector(STRSXP, 2)); nprot++;
-  SET_STRING_ELT(nms, 0, mkChar("values"));
-  SET_STRING_ELT(nms, 1, mkChar("vectors"));
-  setAttrib(out, R_NamesSymbol, nms);
+  const char *nms[2] = {"values", "vectors"};
+  SEXP vals[2] = {values, vectors};
+  SEXP out = ntk_named_list(2, nms, vals);
   UNPROTECT(nprot);
   return out;
 }

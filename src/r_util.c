@@ -36,6 +36,19 @@ void ntk_arg_matrix(SEXP x, const char *arg, int *nr, int *nc)
   *nc = INTEGER(d)[1];
 }
 
+SEXP ntk_named_list(int n, const char **names, SEXP *vals)
+{
+  SEXP out = PROTECT(allocVector(VECSXP, n));
+  SEXP nms = PROTECT(allocVector(STRSXP, n));
+  for (int i = 0; i < n; i++) {
+    SET_VECTOR_ELT(out, i, vals[i]);
+    SET_STRING_ELT(nms, i, mkChar(names[i]));
+  }
+  setAttrib(out, R_NamesSymbol, nms);
+  UNPROTECT(2);
+  return out;
+}
+
 /* R_CheckUserInterrupt longjmps; run it under R_ToplevelExec to turn that into a flag. */
 static void check_interrupt_fn(void *dummy) { (void) dummy; R_CheckUserInterrupt(); }
 

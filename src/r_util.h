@@ -10,6 +10,10 @@
  * when given, else pass 0).  Returns only when status == NTK_OK. */
 void ntk_stop_on_status(int status, const char *routine, int info);
 
+/* A new named list list(names[0] = vals[0], ...), returned unprotected; the vals must be
+ * protected by the caller. */
+SEXP ntk_named_list(int n, const char **names, SEXP *vals);
+
 /* Argument coercion with errors that name the argument. */
 double ntk_arg_double(SEXP x, const char *arg);
 int ntk_arg_int(SEXP x, const char *arg);
