@@ -14,8 +14,10 @@
 #' for a-priori weights \eqn{w}, \eqn{V_0 = \sum_i w_i K_i + w_e I}:
 #' * `"minque0"`: \eqn{w = (0, \dots, 0, 1)}, i.e. \eqn{V_0 = I} (Rao's MINQUE(0));
 #' * `"minque1"` (default): weight 1 for every component, each kernel taken on its
-#'   sample-variance scale \eqn{c_K} (below), i.e. \eqn{w = (1/c_{K_1}, \dots, 1/c_{K_q}, 1)},
-#'   which makes the estimator invariant to rescaling a kernel;
+#'   sample-variance scale \eqn{c_K} (below) and \eqn{y} on the scale of its standard
+#'   deviation \eqn{s_y}, i.e. \eqn{w = s_y^2 (1/c_{K_1}, \dots, 1/c_{K_q}, 1)}: the prior
+#'   guess is equal shares of phenotypic variance, and the estimator is invariant to
+#'   rescaling a kernel and equivariant in the scale of \eqn{y};
 #' * `"iminque"`: MINQUE iterated with the last estimates as weights until the relative
 #'   change (on the phenotypic-variance scale) is below `tol`; its fixed point is REML
 #'   (iterated MINQUE is Fisher scoring of the REML likelihood);
