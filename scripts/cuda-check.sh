@@ -35,7 +35,7 @@ if [ $rc -ne 0 ]; then tail -n 40 "$work/install.log"; echo "cuda-check: install
 grep -q 'nvcc' "$work/install.log" || { echo "cuda-check: nvcc was not used"; exit 1; }
 
 cd "$root/tests/testthat" || exit 1
-NTKGEN_TEST_LIB="$lib" Rscript --vanilla -e '
+NOT_CRAN=true NTKGEN_TEST_LIB="$lib" Rscript --vanilla -e '
   .libPaths(c(Sys.getenv("NTKGEN_TEST_LIB"), .libPaths()))
   library(ntkgen)
   if (!ntkgen_has_cuda()) stop("the CUDA build does not report CUDA support")

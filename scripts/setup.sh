@@ -6,7 +6,7 @@
 set -euo pipefail
 
 apt_pkgs=(libopenblas0-pthread pandoc r-cran-knitr r-cran-rmarkdown r-cran-future
-          r-cran-future.apply r-cran-progressr r-cran-cli r-cran-testthat devscripts qpdf)
+          r-cran-future.apply r-cran-progressr r-cran-cli devscripts qpdf)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,11 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Suggested packages that Debian does not ship: from CRAN (rrBLUP is pure R; BGLR holds
+# testthat (present on these machines; installed if missing) and suggested packages that
+# Debian does not ship, from CRAN (rrBLUP is pure R; BGLR holds
 # the wheat data of the real-data vignette).
 Rscript --vanilla -e '
   repos <- c(CRAN = "https://cloud.r-project.org")
-  want <- c("rrBLUP", "BGLR")
+  want <- c("testthat", "rrBLUP", "BGLR")
   have <- rownames(installed.packages())
   need <- setdiff(want, have)
   if (length(need)) {
