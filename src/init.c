@@ -7,6 +7,7 @@
 extern SEXP C_eigen_sym(SEXP);
 extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
+extern SEXP C_matrix_scan(SEXP);
 /* r_cuda.c */
 extern SEXP C_cuda_device_count(void);
 /* r_mlp.c */
@@ -32,6 +33,7 @@ static const R_CallMethodDef CallEntries[] = {
   {"eigen_sym", (DL_FUNC) &C_eigen_sym,   1},
   {"build_info", (DL_FUNC) &C_build_info,  0},
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
+  {"matrix_scan", (DL_FUNC) &C_matrix_scan, 1},
   /* r_cuda.c */
   {"cuda_device_count", (DL_FUNC) &C_cuda_device_count, 0},
   /* r_mlp.c */

@@ -44,6 +44,10 @@ int ntk_has_openmp(void);
  * info.  Returns NTK_OK, NTK_ERR_ALLOC or NTK_ERR_LAPACK.  Cost O(n^3), memory 2 n^2. */
 int ntk_eigen_sym(int n, const double *A, double *values, double *vectors, int *info);
 
+/* Sanity scan of a user matrix (matcheck.c): out[0] = # NaN/NA, out[1] = # infinite,
+ * out[2] = max |A_ij - A_ji| (square A), out[3] = max |A_ii|.  No allocation; O(nr nc). */
+int ntk_matrix_scan(const double *A, int nr, int nc, double *out);
+
 /* ---- NTK kernels (ntk_analytic.c, ntk_empirical.c) -----------------------------------
  * Network: depth L >= 1 hidden ReLU layers of width w and a linear read-out, NTK
  * parameterisation (neural-tangents): h1 = sw W1 x / sqrt(p) + sb b1, a = relu(h),

@@ -19,6 +19,17 @@ SEXP C_eigen_sym(SEXP K)
   return out;
 }
 
+/* matrix_scan(A): c(n_nan, n_inf, max_asym, max_abs_diag) for a double matrix */
+SEXP C_matrix_scan(SEXP A)
+{
+  int nr, nc;
+  ntk_arg_matrix(A, "K", &nr, &nc);
+  SEXP out = PROTECT(allocVector(REALSXP, 4));
+  ntk_stop_on_status(ntk_matrix_scan(REAL(A), nr, nc, REAL(out)), "ntk_matrix_scan", 0);
+  UNPROTECT(1);
+  return out;
+}
+
 SEXP C_build_info(void)
 {
   SEXP out = PROTECT(allocVector(LGLSXP, 2));
