@@ -297,8 +297,11 @@ lmm_build <- function(r, y, K, X, obs, knames, method, constrain) {
   if (is.null(ids)) ids <- rownames(K[[1L]])
   blup <- matrix(NA_real_, n, q, dimnames = list(ids, knames))
   if (r$v_pd) {
+    # K %*% alpha padded with zeros for the unobserved: no n x n_obs copy of K[, obs]
+    alpha_full <- numeric(n)
+    alpha_full[obs] <- alpha
     for (i in seq_len(q))
-      blup[, i] <- theta[i] * drop(K[[i]][, obs, drop = FALSE] %*% alpha)
+      blup[, i] <- theta[i] * drop(K[[i]] %*% alpha_full)
   } else {
     warning("V is not positive definite at the (unconstrained) estimates: fixed effects ",
             "and BLUPs are NA; use constrain = TRUE.", call. = FALSE)

@@ -243,10 +243,8 @@ study_replicate <- function(task, cfg) {
       kargs <- c(list(depth = task$depth, width = task$width, threads = cfg$threads),
                  cfg$kernel_args)
       K <- do.call(ntk_kernel, c(list(X = Xtr), kargs))
-      # the same network (weights) for the test-by-train block of an empirical kernel
-      study_set_seed(sub[[1L]])
-      Ks <- do.call(ntk_kernel, c(list(X = Xtr, Z = Xte), kargs))
-      kern <- list(K = K, Ks = Ks)
+      # built exactly like K (same standardisation, same network for an empirical kernel)
+      kern <- list(K = K, Ks = kernel_like(K, Xtr, Xte, threads = cfg$threads))
     })
   }
   rows <- lapply(cfg$methods, function(m) {
@@ -307,7 +305,7 @@ study_fit_method <- function(m, kern, Xtr, Xte, ytr, cfg) {
     },
     gblup = {
       K <- grm(Xtr, threads = cfg$threads)
-      Ks <- grm(Xtr, Z = Xte, threads = cfg$threads)
+      Ks <- kernel_like(K, Xtr, Xte, threads = cfg$threads)
       fit <- do.call(ntk_lmm, c(list(ytr, K = K), cfg$lmm_args))
       stats::predict(fit, K_new = Ks)
     },
