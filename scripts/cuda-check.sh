@@ -8,16 +8,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 if ! command -v nvcc >/dev/null 2>&1; then
   echo "cuda-check: installing nvidia-cuda-toolkit (Debian non-free) and g++-11"
-  src=/etc/apt/sources.list.d/ntkgen-nonfree.sources
-  if [ ! -f "$src" ]; then
-    cat > "$src" <<'EOT'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: contrib non-free
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOT
-  fi
+  # the machine's own apt source gains the contrib and non-free components (its
+  # Components: line is edited in place; no source or mirror of our own is added)
+  sh "$root/scripts/apt-enable-nonfree.sh" || exit 1
+  # the extra source file that earlier versions of this script wrote is not needed now
+  rm -f /etc/apt/sources.list.d/ntkgen-nonfree.sources
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || exit 1
   apt-get install -y -qq --no-install-recommends nvidia-cuda-toolkit g++-11 >/dev/null || exit 1

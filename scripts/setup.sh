@@ -19,16 +19,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # testthat (present on these machines; installed if missing) and suggested packages that
-# Debian does not ship, from CRAN (rrBLUP is pure R; BGLR holds
-# the wheat data of the real-data vignette).
-Rscript --vanilla -e '
-  repos <- c(CRAN = "https://cloud.r-project.org")
+# Debian does not ship, from the repositories R is configured with (the `repos` option,
+# set on the machine; rrBLUP is pure R; BGLR holds the wheat data of the real-data
+# vignette).  Not --vanilla: the site profile (Rprofile.site) is where `repos` is set.
+Rscript --no-init-file -e '
+  repos <- getOption("repos")
   want <- c("testthat", "rrBLUP", "BGLR")
   have <- rownames(installed.packages())
   need <- setdiff(want, have)
-  if (length(need)) {
-    message("setup: installing from CRAN: ", paste(need, collapse = ", "))
-    install.packages(need, repos = repos, quiet = TRUE, Ncpus = 2L)
+  if (length(need) && (!length(repos) || all(repos %in% c("", "@CRAN@")))) {
+    message("setup: no package repository set (options(repos)): not installing ",
+            paste(need, collapse = ", "))
+  } else if (length(need)) {
+    message("setup: installing from ", paste(repos, collapse = ", "), ": ",
+            paste(need, collapse = ", "))
+    install.packages(need, quiet = TRUE, Ncpus = 2L)
   }
   miss <- setdiff(want, rownames(installed.packages()))
   if (length(miss)) message("setup: could not install ", paste(miss, collapse = ", "),
