@@ -1,27 +1,18 @@
 # Benchmark of the kernel engine (a script, not a test): prints ratios measured in one run.
-#   Rscript inst/bench/kernel.R            (with ntkgen installed)
+#   Rscript inst/bench/kernel.R            (with ntkgen installed; see common.R)
 # The machine may be shared: the runs of the things compared are interleaved, and each
-# timing is the MINIMUM over `reps` rounds (elapsed seconds), the least noisy estimate of
-# the intrinsic cost.  NTKGEN_BENCH_REPS (default 5), NTKGEN_BENCH_THREADS (default 2).
-suppressPackageStartupMessages(library(ntkgen))
-reps <- as.integer(Sys.getenv("NTKGEN_BENCH_REPS", "5"))
-threads <- as.integer(Sys.getenv("NTKGEN_BENCH_THREADS", "2"))
-# tm(a = expr, b = expr, ...): interleaved timings, named vector of minima
-tm <- function(...) {
-  es <- as.list(substitute(list(...)))[-1L]
-  env <- parent.frame()
-  t <- matrix(NA_real_, reps, length(es), dimnames = list(NULL, names(es)))
-  for (r in seq_len(reps)) for (k in seq_along(es))
-    t[r, k] <- system.time(eval(es[[k]], env))[["elapsed"]]
-  apply(t, 2, min)
-}
+# timing is the MINIMUM over NTKGEN_BENCH_REPS rounds (default 5; elapsed seconds), the
+# least noisy estimate of the intrinsic cost.  NTKGEN_BENCH_THREADS (here default 2).
+bench_dir <- local({
+  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
+  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
+})
+source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
+threads <- bench_threads(default = 2L)
 cat("ntkgen kernel benchmark\n")
-cat("R:", R.version.string, "| BLAS:", extSoftVersion()[["BLAS"]], "\n")
-cat("LAPACK:", La_library(), "\n")
-cat("threads:", threads, "| OpenMP:", ntkgen_has_openmp(), "| CUDA compiled:",
-    ntkgen_has_cuda(), "| processors:", parallel::detectCores(), "\n")
-if (file.exists("/proc/loadavg")) cat("load average:", readLines("/proc/loadavg"), "\n")
-cat("timings: minimum of", reps, "interleaved rounds\n\n")
+bench_machine(threads)
+cat("timings: minimum of", bench_reps, "interleaved rounds\n\n")
 
 sim <- function(n, p, seed) {
   set.seed(seed)
@@ -33,7 +24,7 @@ sim <- function(n, p, seed) {
 n <- 4000; p <- 1000; depth <- 3
 X <- sim(n, p, 1)
 Xs <- scale(X)
-tt <- tm(tcp = tcrossprod(Xs),
+tt <- bench_time(tcp = tcrossprod(Xs),
          ana = ntk_kernel(Xs, depth = depth, standardize = FALSE, threads = threads),
          std = ntk_kernel(X, depth = depth, threads = threads))
 t_tcp <- tt[["tcp"]]; t_ana <- tt[["ana"]]; t_ana_std <- tt[["std"]]
@@ -52,7 +43,7 @@ set.seed(3)
 A <- matrix(rnorm(n * width), n, width)
 B <- matrix(rnorm(n * width), n, width)
 nprod <- 2 * depth + 1
-tt <- tm(syrk = for (k in seq_len(nprod)) tcrossprod(A),
+tt <- bench_time(syrk = for (k in seq_len(nprod)) tcrossprod(A),
          gemm = for (k in seq_len(nprod)) tcrossprod(A, B),
          emp = { set.seed(4); ntk_kernel(X, depth = depth, width = width,
                                          standardize = FALSE, threads = threads) })
@@ -100,7 +91,7 @@ naive_ntk <- function(X, width, depth, sw = sqrt(2), sb = 0) {
 }
 n <- 400; p <- 100; width <- 200; depth <- 2
 X <- scale(sim(n, p, 5))
-tt <- tm(naive = { set.seed(6); K_naive <- naive_ntk(X, width, depth) },
+tt <- bench_time(naive = { set.seed(6); K_naive <- naive_ntk(X, width, depth) },
          fast = { set.seed(6); K_fast <- ntk_kernel(X, depth = depth, width = width,
                                                     standardize = FALSE, threads = threads) })
 t_naive <- tt[["naive"]]; t_fast <- tt[["fast"]]

@@ -4,9 +4,16 @@
 #   ntk_krr time / time of five eigen() calls on the 3200 x 3200 fold kernels (target <= 1.3)
 #   naive loop of solve() per fold and lambda / ntk_krr time (the naive loop is timed on a
 #   subset of lambdas per fold and extrapolated linearly to all 41; said in the output).
-# Uses the installed ntkgen (put a private library first in R_LIBS); from a source tree
-# without it, set NTK_BENCH_LOAD_ALL=1 to use pkgload::load_all() (compiled at -O0).
-if (nzchar(Sys.getenv("NTK_BENCH_LOAD_ALL"))) pkgload::load_all(quiet = TRUE) else library(ntkgen)
+# Uses the installed ntkgen (NTKGEN_LIB=DIR for a private library); from a source tree
+# without it, set NTKGEN_BENCH_LOAD_ALL=1 to use pkgload::load_all() (see common.R).
+# NTK_BENCH_N sets n (default 4000).
+bench_dir <- local({
+  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
+  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
+})
+source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
+bench_machine()
 if (!exists("ntk_krr")) stop("this ntkgen has no ntk_krr(): install the current version first")
 n <- as.integer(Sys.getenv("NTK_BENCH_N", "4000"))
 p <- 1000L
@@ -21,14 +28,12 @@ y <- drop(G[, 1:50] %*% rnorm(50, sd = 0.15)) + rnorm(n)
 foldid <- sample(rep(seq_len(nfolds), length.out = n))
 rm(G); invisible(gc())
 
-el <- function(expr) unname(system.time(expr)[["elapsed"]])
-
-t_krr <- el(fit <- ntk_krr(y, K, foldid = foldid, nlambda = nlambda))
+t_krr <- bench_time(reps = 1L, fit <- ntk_krr(y, K, foldid = foldid, nlambda = nlambda))
 
 t_eig <- 0
 for (k in seq_len(nfolds)) {
   Ktr <- K[foldid != k, foldid != k]
-  t_eig <- t_eig + el(e <- eigen(Ktr, symmetric = TRUE))
+  t_eig <- t_eig + bench_time(reps = 1L, e <- eigen(Ktr, symmetric = TRUE))
   rm(Ktr, e)
 }
 
@@ -42,7 +47,7 @@ for (k in seq_len(nfolds)) {
   Ktr <- K[tr, tr]; Kte <- K[te, tr]
   mu <- mean(y[tr])
   for (j in seq_along(sub)) {
-    t_naive_sub <- t_naive_sub + el({
+    t_naive_sub <- t_naive_sub + bench_time(reps = 1L, {
       a <- solve(Ktr + lam[sub[j]] * diag(sum(tr)), y[tr] - mu)
       err_naive[k, j] <- mean((y[te] - mu - drop(Kte %*% a))^2)
     })
@@ -51,9 +56,9 @@ for (k in seq_len(nfolds)) {
 t_naive <- t_naive_sub * nlambda / length(sub)
 
 # closed-form criteria on all n: one eigendecomposition of the n x n kernel
-t_eig_full <- el(e <- eigen(K, symmetric = TRUE)); rm(e)
-t_kare <- el(fk <- ntk_krr(y, K, criterion = "kare", nlambda = nlambda))
-t_loo <- el(fl <- ntk_krr(y, K, criterion = "loo", nlambda = nlambda))
+t_eig_full <- bench_time(reps = 1L, e <- eigen(K, symmetric = TRUE)); rm(e)
+t_kare <- bench_time(reps = 1L, fk <- ntk_krr(y, K, criterion = "kare", nlambda = nlambda))
+t_loo <- bench_time(reps = 1L, fl <- ntk_krr(y, K, criterion = "loo", nlambda = nlambda))
 agree <- max(abs(err_naive - fit$cvraw[, sub]) / fit$cvraw[, sub])
 
 cat(sprintf("n = %d, %d folds x %d lambdas, BLAS: %s\n", n, nfolds, nlambda,

@@ -5,11 +5,14 @@
 # One standardised genotype matrix (p = 1000 SNPs) and its GRM K = Z Z' / p (c_K = 1),
 # fixed across replicates; each replicate draws new SNP effects and residuals:
 # y = 1 + 0.5 age + Z beta + e, beta ~ N(0, h2 / p), e ~ N(0, 1 - h2).
-if (requireNamespace("ntkgen", quietly = TRUE) && !file.exists("DESCRIPTION")) {
-  library(ntkgen)
-} else {
-  pkgload::load_all(quiet = TRUE)
-}
+# Loader, threads and the machine line: common.R (NTKGEN_LIB, NTKGEN_BENCH_LOAD_ALL, ...).
+bench_dir <- local({
+  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
+  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
+})
+source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
+bench_machine()
 args <- commandArgs(trailingOnly = TRUE)
 reps <- if (length(args) >= 1L) as.integer(args[1L]) else 200L
 n <- if (length(args) >= 2L) as.integer(args[2L]) else 500L

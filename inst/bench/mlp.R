@@ -3,19 +3,21 @@
 # efficient implementation would do: forward 2 n P, backward 2 n P for the weight
 # gradients plus 2 n P2 for the back-propagated signals (P the dense weights, P2 those
 # above the first layer), timed here on the same machine as whole-matrix products.
-# Run: Rscript inst/bench/mlp.R   (after installing ntkgen or with pkgload::load_all())
-if (requireNamespace("pkgload", quietly = TRUE) && file.exists("DESCRIPTION")) {
-  pkgload::load_all(quiet = TRUE)
-} else {
-  library(ntkgen)
-}
+# Run: Rscript inst/bench/mlp.R   (loader, threads, machine line: common.R)
+bench_dir <- local({
+  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
+  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
+})
+source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
+bench_machine()
 set.seed(1)
 n <- 1000; p <- 100; hidden <- c(50, 30); epochs <- 30
 X <- matrix(rnorm(n * p), n, p)
 y <- drop(X[, 1:10] %*% rnorm(10)) + rnorm(n)
 
-tm <- system.time(fit <- mlp_fit(X, y, hidden = hidden, epochs = epochs, validation = 0.1,
-                                 patience = epochs))[["elapsed"]]
+tm <- bench_time(fit <- mlp_fit(X, y, hidden = hidden, epochs = epochs, validation = 0.1,
+                                patience = epochs), reps = 1L)
 ms_epoch <- 1000 * tm / fit$epochs_run
 
 # The same flops as whole-matrix BLAS products: per epoch, on the 900 training rows,
@@ -24,11 +26,11 @@ ntr <- fit$n_train
 W1 <- matrix(rnorm(p * 50), p, 50); W2 <- matrix(rnorm(50 * 30), 50, 30)
 Xt <- X[seq_len(ntr), ]
 reps <- 20
-tb <- system.time(for (r in seq_len(reps)) {
+tb <- bench_time(for (r in seq_len(reps)) {
   A1 <- Xt %*% W1; A2 <- A1 %*% W2
   g1 <- crossprod(Xt, A1)
   g2 <- crossprod(A1, A2); d2 <- A2 %*% t(W2)
-})[["elapsed"]]
+}, reps = 1L)
 ms_blas <- 1000 * tb / reps
 P <- p * 50 + 50 * 30 + 30; P2 <- 50 * 30 + 30
 cat(sprintf("MLP n = %d (train %d), p = %d, hidden %s, batch %d, %d parameters\n",

@@ -8,17 +8,22 @@
 #   workers  > 1: run replicates in parallel with future::plan(multisession) (needs
 #            future.apply; results are identical to a sequential run); default 1
 #   n        individuals (default 1000)
-# (after installing ntkgen, or from the source tree with pkgload::load_all()).
+# Loader, threads and the machine line: common.R (NTKGEN_LIB -- also seen by the parallel
+# workers --, NTKGEN_BENCH_LOAD_ALL=1 for pkgload::load_all(), sequential runs only).
 args <- commandArgs(trailingOnly = TRUE)
 reps <- if (length(args) >= 1L) as.integer(args[1L]) else 100L
 workers <- if (length(args) >= 2L) as.integer(args[2L]) else 1L
 n <- if (length(args) >= 3L) as.integer(args[3L]) else 1000L
-if (requireNamespace("pkgload", quietly = TRUE) && file.exists("DESCRIPTION") &&
-    workers <= 1L) {
-  pkgload::load_all(quiet = TRUE)
-} else {
-  library(ntkgen)
-}
+bench_dir <- local({
+  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
+  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
+})
+source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
+bench_machine(threads = 1L)
+if (workers > 1L && nzchar(Sys.getenv("NTKGEN_BENCH_LOAD_ALL")))
+  stop("NTKGEN_BENCH_LOAD_ALL works for sequential runs only: parallel workers load the ",
+       "installed ntkgen (use NTKGEN_LIB for a private copy)")
 if (workers > 1L) future::plan(future::multisession, workers = workers)
 
 set.seed(2024)
