@@ -65,7 +65,11 @@
 #'   `normalize`, `n_init`, `standardize`, the training `center` and `scale` of the
 #'   kept columns, `keep` (their indices in `X`), `p`, `device`; `m`, the number of
 #'   test rows, for a test-by-train kernel; `rng_state`, the `.Random.seed` the weights
-#'   were drawn from, for an empirical kernel), read it with `attr(K, "ntk")`. The result is refused, before anything is allocated, when it
+#'   were drawn from, for an empirical kernel; `genotypes`, the training genotypes `X` as
+#'   given (R shares the object, no copy is made), for a training kernel), read it with
+#'   `attr(K, "ntk")`.  This recipe travels with every fit made from the kernel:
+#'   `predict(fit, newdata = G_new)` builds the matching test-by-train kernel, and
+#'   [ntk_kernel_like()] builds one directly. The result is refused, before anything is allocated, when it
 #'   would need more than `getOption("ntkgen.max_kernel_gb", 16)` GB.
 #' @seealso [grm()] for the genomic relationship matrix.
 #' @examples
@@ -97,7 +101,8 @@ ntk_kernel <- function(X, Z = NULL, depth = 2, width = Inf, sigma_w = sqrt(2), s
   if (kind == "analytic") n_init <- 1L
   kernel_compute(X, Z, kind = kind, depth = depth, width = width, sigma_w = sigma_w,
                  sigma_b = sigma_b, normalize = normalize, n_init = n_init,
-                 standardize = standardize, threads = threads, device = device)
+                 standardize = standardize, threads = threads, device = device,
+                 genotypes = if (is.null(Z)) X)
 }
 
 #' Genomic relationship matrix
@@ -123,39 +128,11 @@ grm <- function(X, Z = NULL, normalize = c("none", "unit", "paper"), standardize
   threads <- check_threads(threads)
   kernel_compute(X, Z, kind = "grm", depth = 0L, width = Inf, sigma_w = 1, sigma_b = 0,
                  normalize = normalize, n_init = 1L, standardize = standardize,
-                 threads = threads, device = "cpu")
+                 threads = threads, device = "cpu", genotypes = if (is.null(Z)) X)
 }
 
 # Settings attached to a kernel by ntk_kernel() / grm() (NULL for other matrices).
 ntk_settings <- function(K) attr(K, "ntk", exact = TRUE)
-
-# The test-by-train kernel (rows Z, columns X) built exactly like the training kernel
-# K = ntk_kernel(X, ...) or grm(X, ...): same settings, same standardisation (from X), and
-# for an empirical kernel the same network(s), redrawn from the RNG state recorded in K
-# (the caller's RNG state is left untouched).  For later predict() methods.
-kernel_like <- function(K, X, Z, threads = default_threads()) {
-  s <- ntk_settings(K)
-  if (is.null(s)) stop_arg("K", "has no \"ntk\" settings; compute it with ntk_kernel() or grm().")
-  if (!is.null(s$m)) stop_arg("K", "must be a training kernel, not a test-by-train kernel.")
-  if (NROW(X) != ncol(K))
-    stop_arg("X", "must be the training genotypes of `K` (", ncol(K), " rows, not ", NROW(X), ").")
-  if (is.null(Z)) stop_arg("Z", "must be given.")
-  threads <- check_threads(threads)
-  if (identical(s$kind, "empirical")) {
-    had <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
-    old <- if (had) get(".Random.seed", envir = globalenv(), inherits = FALSE)
-    on.exit(if (had) assign(".Random.seed", old, envir = globalenv())
-            else rm(".Random.seed", envir = globalenv()), add = TRUE)
-    assign(".Random.seed", s$rng_state, envir = globalenv())
-  }
-  dev <- if (identical(s$device, "cuda")) "cuda" else "cpu"
-  grm_kind <- identical(s$kind, "grm")
-  kernel_compute(X, Z, kind = s$kind, depth = if (grm_kind) 0L else s$depth,
-                 width = if (grm_kind) Inf else s$width,
-                 sigma_w = s$sigma_w, sigma_b = s$sigma_b, normalize = s$normalize,
-                 n_init = s$n_init, standardize = s$standardize, threads = threads,
-                 device = dev)
-}
 
 # ---- internals ---------------------------------------------------------------------
 
@@ -176,8 +153,11 @@ kernel_bytes <- function(n, m, p, kind, width, depth) {
   b
 }
 
+# genotypes: the training genotypes as the user gave them, kept in the recipe of a
+# training kernel (no copy: R shares the object); quiet: no warnings about the training
+# columns (a test-by-train kernel built from a recipe has reported them once already).
 kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize, n_init,
-                           standardize, threads, device) {
+                           standardize, threads, device, genotypes = NULL, quiet = FALSE) {
   X <- check_numeric_matrix(X, "X", allow_na = TRUE, min_rows = 2L)
   if (!is.null(Z)) {
     Z <- check_numeric_matrix(Z, "Z", allow_na = TRUE, min_rows = 1L)
@@ -196,7 +176,7 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
              " GB needed (", if (m > 0) m else nrow(X), " x ", nrow(X),
              " result plus work space), more than the limit of ", max_gb,
              " GB (option `ntkgen.max_kernel_gb`).")
-  prep <- prepare_genotypes(X, Z, standardize, threads)
+  prep <- prepare_genotypes(X, Z, standardize, threads, quiet)
   dev <- resolve_device(device, kind)
   dn <- list(rownames(if (is.null(Z)) X else Z), rownames(X))
   if (all(vapply(dn, is.null, logical(1)))) dn <- NULL
@@ -206,6 +186,7 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
                    n_init = n_init, standardize = standardize, center = prep$center,
                    scale = prep$scale, keep = prep$keep, p = prep$p, device = dev)
   if (!is.null(Z)) settings$m <- nrow(Z)
+  settings$genotypes <- genotypes
   if (kind == "empirical") {
     # the state the weights are drawn from, so kernel_like() can redraw the same network
     if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) set.seed(NULL)
@@ -221,7 +202,7 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
 # Standardise X (and Z with X's column means and sds): drops constant columns with a
 # warning, imputes NA by the training mean with a message.  Returns the double matrices
 # (one n x p copy each) and the centring / scaling used.
-prepare_genotypes <- function(X, Z, standardize, threads) {
+prepare_genotypes <- function(X, Z, standardize, threads, quiet = FALSE) {
   if (!standardize) {
     if (anyNA(X)) stop_arg("X", "contains missing values (NA); they can only be imputed ",
                            "(by the column mean) with `standardize = TRUE`.")
@@ -241,14 +222,14 @@ prepare_genotypes <- function(X, Z, standardize, threads) {
   keep <- which(mom$sd > 0)
   if (length(keep) == 0L)
     stop_arg("X", "has no column that varies: every SNP is constant, nothing to standardise.")
-  if (length(keep) < ncol(X))
+  if (length(keep) < ncol(X) && !quiet)
     warning(sprintf("`X` has %d constant column(s) (e.g. %s); dropped.",
                     ncol(X) - length(keep), col_label(X, which(mom$sd <= 0)[1L])),
             call. = FALSE)
   center <- mom$mean[keep]
   scale <- mom$sd[keep]
   sx <- .Call(C_standardize, X, keep, center, scale, threads)
-  if (sx[[2L]] > 0)
+  if (sx[[2L]] > 0 && !quiet)
     message(sprintf("ntkgen: imputed %g missing genotype(s) in `X` by the column means.",
                     sx[[2L]]))
   sz <- NULL

@@ -92,11 +92,17 @@
 #' `q` offset columns and `"gls"`) or \eqn{O(n^2)} per lambda (LOO: the \eqn{n}
 #' diagonal entries of \eqn{H}, each a sum over the \eqn{n} eigenvalues, computed
 #' for the whole grid by one matrix product with the squared eigenvector entries).
-#' The final dual coefficients at `lambda.min` and `lambda.1se` come from a Cholesky
-#' factorisation of \eqn{K + \lambda I}{K + lambda I} (\eqn{O(n^3/3)}), as do those
-#' at any other `s` asked of [coef()], [predict()] or [fitted()].
+#' The fit keeps its one decomposition ([ntk_spectral()]: the eigenvectors for the
+#' closed-form criteria, the tridiagonal form for `"cv"`, with the offset design
+#' projected out for `offset = "gls"`), so the dual coefficients at `lambda.min`,
+#' `lambda.1se` and any other `s` asked of [coef()], [predict()] or [fitted()] cost
+#' \eqn{O(n^2)} each, with no new factorisation.  Cross-validation folds use the
+#' tridiagonal form of each fold's training kernel (LAPACK `dsytrd`, about a third of
+#' the cost of an eigendecomposition).
 #'
-#' @param y numeric phenotype vector of length `n`. `NA` entries are not used for
+#' @param y numeric phenotype vector of length `n`, or an `n x t` matrix of traits (a
+#'   list of `t` fits of class `ntk_krr_list` is returned; the closed-form criteria and the
+#'   final fits share one decomposition).  Named `y` is matched to the row names of `K`. `NA` entries are not used for
 #'   fitting (nor in any fold); their values are predicted (see [fitted.ntk_krr()]).
 #' @param K symmetric positive semi-definite `n x n` training kernel, rows and columns
 #'   in the order of `y`.
@@ -119,6 +125,10 @@
 #' @param offset `"ols"` (default) or `"gls"`: how the intercept and covariates are
 #'   estimated (see Centring and covariates).
 #' @param nlambda number of values of the default grid (41; at most 10000).
+#' @param spectral optional decomposition from [ntk_spectral()] to reuse (for
+#'   `criterion = "cv"`: over the observed individuals, with the offset design projected
+#'   out for `offset = "gls"`, unprojected for `"ols"`; for the closed-form criteria:
+#'   unprojected, `method = "eigen"`); checked against the fit.
 #' @param lambda_range multipliers of `mean(diag(K))` giving the ends of the default
 #'   grid (`c(1e-4, 1e4)`).
 #' @return An object of class `ntk_krr`, a list with
@@ -160,7 +170,8 @@
 #' @export
 ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
                     criterion = c("cv", "kare", "gcv", "loo"), X = NULL, ...,
-                    offset = c("ols", "gls"), nlambda = 41, lambda_range = c(1e-4, 1e4)) {
+                    offset = c("ols", "gls"), nlambda = 41, lambda_range = c(1e-4, 1e4),
+                    spectral = NULL) {
   cl <- match.call()
   if (...length() > 0L) {
     nms <- names(list(...))
@@ -170,22 +181,81 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
   }
   criterion <- check_choice(criterion, c("cv", "kare", "gcv", "loo"), "criterion")
   offset <- check_choice(offset, c("ols", "gls"), "offset")
-  gls <- as.integer(offset == "gls")
-  y <- check_numeric_vector(y, "y", allow_na = TRUE)
-  n <- length(y)
-  if (n < 3L) stop_arg("y", "must have at least 3 elements (", n, " given).")
+  Y <- krr_check_y(y)
+  n <- nrow(Y)
   K <- check_kernel(K, "K", n = n)
+  Xm <- if (is.null(X)) NULL else check_covariates(X, n)
+  mi <- match_individuals(Y, if (is.null(Xm)) matrix(0, n, 0L) else Xm, list(K), "K")
+  Y <- mi$Y
+  if (!is.null(Xm)) X <- mi$X
+  shared <- spectral
+  fits <- vector("list", ncol(Y))
+  for (j in seq_len(ncol(Y))) {
+    fit <- krr_fit_one(stats::setNames(Y[, j], rownames(Y)), K, lambda, nfolds, foldid,
+                       criterion, X, offset, nlambda, lambda_range, shared, cl)
+    # the next trait with the same observed individuals reuses the decomposition
+    shared <- fit$spectral
+    if (ncol(Y) > 1L) fit$trait <- colnames(Y)[j]
+    fits[[j]] <- fit
+  }
+  if (ncol(Y) == 1L) return(fits[[1L]])
+  names(fits) <- colnames(Y)
+  structure(fits, class = "ntk_krr_list", call = cl)
+}
+
+# y as an n x t matrix (names kept as row names); each trait checked.
+krr_check_y <- function(y) {
+  if (is.data.frame(y)) y <- as.matrix(y)
+  if (is.matrix(y) && ncol(y) > 1L) {
+    tn <- colnames(y)
+    if (is.null(tn)) tn <- paste0("trait", seq_len(ncol(y)))
+    Y <- matrix(0, nrow(y), ncol(y), dimnames = list(rownames(y), tn))
+    for (j in seq_len(ncol(y)))
+      Y[, j] <- krr_check_trait(y[, j], sprintf("y[, \"%s\"]", tn[j]))
+    return(Y)
+  }
+  nms <- if (is.matrix(y)) rownames(y) else names(y)
+  matrix(krr_check_trait(if (is.matrix(y)) y[, 1L] else y, "y"), ncol = 1L,
+         dimnames = list(nms, NULL))
+}
+
+krr_check_trait <- function(y, arg) {
+  y <- check_numeric_vector(y, arg, allow_na = TRUE)
+  if (length(y) < 3L) stop_arg(arg, "must have at least 3 elements (", length(y), " given).")
+  if (sum(!is.na(y)) < 3L)
+    stop_arg(arg, "must have at least 3 non-missing values (", sum(!is.na(y)), " given).")
+  y
+}
+
+krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlambda,
+                        lambda_range, spectral, cl) {
+  gls <- as.integer(offset == "gls")
+  n <- length(y)
   obs <- which(!is.na(y))
   nobs <- length(obs)
-  if (nobs < 3L) stop_arg("y", "must have at least 3 non-missing values (", nobs, " given).")
-
   Z <- krr_design(X, n, obs)
   q <- ncol(Z)
   if (nobs <= q + 1L)
     stop_arg("X", "has too many columns (", q - 1L, ") for ", nobs, " observed individuals.")
-
   lambda <- krr_grid(lambda, K, obs, nlambda, lambda_range)
   nlam <- length(lambda)
+  yo <- y[obs]
+  Zo <- Z[obs, , drop = FALSE]
+  # the one decomposition of the fit: eigenvectors of the kernel of the observed for the
+  # closed-form criteria; for CV the tridiagonal form, with the offset design projected
+  # out for offset = "gls" (the decomposition an LMM of the same data uses)
+  want <- if (criterion == "cv") "tridiag" else "eigen"
+  proj <- criterion == "cv" && gls == 1L
+  S <- NULL
+  if (!is.null(spectral)) {
+    why <- spectral_mismatch(spectral, K, obs, if (proj) Zo)
+    if (is.null(why) && spectral$method != want && !(criterion == "cv"))
+      why <- "must hold eigenvectors (method = \"eigen\") for a closed-form criterion"
+    if (!is.null(why)) {
+      if (!is.null(cl$spectral)) stop_arg("spectral", why, ".")
+    } else S <- spectral
+  }
+  if (is.null(S)) S <- spectral_make(K, obs, if (proj) Zo, want)
 
   out <- list(call = cl, criterion = criterion, offset = offset, lambda = lambda,
               lambda_kare = lambda / nobs)
@@ -210,7 +280,7 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
     id1se <- match(lambda.1se, lambda)
   } else {
     which <- match(criterion, c("kare", "gcv", "loo")) - 1L
-    cvm <- .Call(C_krr_criterion, K, y, obs, Z, gls, lambda, which)
+    cvm <- .Call(C_krr_criterion, S, yo, Zo, gls, lambda, which)
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
                        loo = "Leave-one-out mean-squared error")
     out$cvm <- cvm
@@ -223,9 +293,9 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
   out$lambda.1se <- if (is.na(id1se)) NA_real_ else lambda[id1se]
   out$index <- matrix(c(idmin, id1se), 2L, 1L,
                       dimnames = list(c("min", "1se"), "Lambda"))
-
+  out$spectral <- S
   sel <- unique(stats::na.omit(c(out$lambda.min, out$lambda.1se)))
-  fit <- .Call(C_krr_fit, K, y, obs, Z, gls, sel)
+  fit <- krr_solve(S, yo, Zo, gls, sel, obs, n)
   j <- match(c(out$lambda.min, out$lambda.1se), sel)
   alpha <- fit$alpha[, j, drop = FALSE]
   dimnames(alpha) <- list(rownames(K), c("lambda.min", "lambda.1se"))
@@ -240,8 +310,19 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
   out$nobs <- nobs
   out$K <- K
   out$X <- X
+  out$recipe <- list(K = kernel_recipe(K))
+  out$kernel_ids <- rownames(K)
   class(out) <- "ntk_krr"
   out
+}
+
+# Dual coefficients (n x nlam, zero where y is NA) and offsets (q x nlam) at the lambdas
+# `lam`, from the decomposition S: no factorisation, O(n^2) per lambda.
+krr_solve <- function(S, yo, Zo, gls, lam, obs, n) {
+  fit <- .Call(C_krr_spectral_fit, S, as.double(yo), Zo, as.integer(gls), as.double(lam))
+  alpha <- matrix(0, n, length(lam))
+  alpha[obs, ] <- fit$alpha
+  list(alpha = alpha, beta = fit$beta)
 }
 
 # ---- helpers ------------------------------------------------------------------------

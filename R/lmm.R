@@ -38,9 +38,14 @@
 #' estimated \eqn{V} with covariance \eqn{(X'V^{-1}X)^{-1}}.
 #'
 #' Computation: everything happens with the fixed effects projected out (QR of X).  With one
-#' kernel the projected kernel is eigendecomposed once (\eqn{O(n^3)}), after which every
-#' iteration, the SEs and the likelihood are \eqn{O(n)} sums over its eigenvalues (as in
-#' EMMA / FaST-LMM / GEMMA).  With several kernels each iteration needs one Cholesky
+#' kernel the projected kernel is reduced once to tridiagonal form ([ntk_spectral()],
+#' LAPACK `dsytrd`, \eqn{4/3 n^3} flops, no eigenvectors), after which every iteration,
+#' the SEs and the likelihood are \eqn{O(n)}: traces and the log-determinant are sums over
+#' the eigenvalues of the tridiagonal matrix, the quadratic forms tridiagonal solves, and
+#' the BLUP one application of the Householder reflectors (as EMMA / FaST-LMM / GEMMA,
+#' without their eigenvectors).  Individuals are matched by name: when `y` has names and
+#' the kernel row names, `y` (and `X`) are put in the kernel's order (as rrBLUP's
+#' `kin.blup` does), and two sets of names that differ are an error.  With several kernels each iteration needs one Cholesky
 #' factorisation and a few triangular solves (\eqn{O((q+1) n^3)}).
 #'
 #' @section Heritability:
@@ -62,7 +67,10 @@
 #' `fitted(fit)` covers every individual, `ranef(fit)` gives the genetic values of all.
 #' Covariates must be complete for every individual.
 #'
-#' @param y numeric vector of phenotypes (`NA` allowed: predicted, not used), or, for the
+#' @param y numeric vector of phenotypes (`NA` allowed: predicted, not used), an `n x t`
+#'   matrix of `t` traits (one decomposition of the kernel serves every trait with the
+#'   same observed individuals; the result is then an `ntk_lmm_list` of `t` fits, equal
+#'   to `t` separate fits), or, for the
 #'   formula method, a formula `response ~ covariates`.
 #' @param K one kernel (symmetric positive semi-definite n x n matrix over the individuals
 #'   of `y`) or a named list of kernels, each adding a variance component.
@@ -76,6 +84,9 @@
 #'   components on the phenotypic scale).
 #' @param maxit maximum number of iterations of `"iminque"` / `"reml"`.
 #' @param data data frame for the formula method (default: the formula's environment).
+#' @param spectral optional decomposition of the one kernel from [ntk_spectral()] (over
+#'   the observed individuals, with the fixed-effect design including the intercept
+#'   projected out); checked against the model, and reused instead of a new one.
 #' @param ... passed on to the default method (formula method); unused otherwise.
 #' @return An object of class `ntk_lmm`, a list with `call`, `method`, `theta` (variance
 #'   components, residual last), `se`, `vcov_theta`, `h2`, `h2_se`, `h2_raw`, `h2_raw_se`,
@@ -115,26 +126,22 @@ ntk_lmm <- function(y, ...) UseMethod("ntk_lmm")
 #' @export
 ntk_lmm.default <- function(y, K, X = NULL, method = c("minque1", "minque0", "iminque", "reml"),
                             constrain = TRUE, intercept = TRUE, tol = 1e-8, maxit = 200L,
-                            ...) {
+                            spectral = NULL, ...) {
   cl <- match.call()
   cl[[1L]] <- as.name("ntk_lmm")
   method <- lmm_check_method(method)
   intercept <- check_flag(intercept, "intercept")
-  y <- lmm_check_y(y)
-  n <- length(y)
-  X <- check_covariates(X, n)
-  if (intercept) X <- cbind(`(Intercept)` = rep(1, n), X)
-  fit <- lmm_fit(y, K, X, method, constrain, tol, maxit)
-  fit$call <- cl
-  fit$x_names <- colnames(X)
-  fit$intercept <- intercept
-  fit
+  Y <- lmm_check_y(y)
+  X <- check_covariates(X, nrow(Y))
+  if (intercept) X <- cbind(`(Intercept)` = rep(1, nrow(Y)), X)
+  lmm_fit(Y, K, X, method, constrain, tol, maxit, spectral, cl,
+          extra = list(x_names = colnames(X), intercept = intercept))
 }
 
 #' @rdname ntk_lmm
 #' @export
 ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", "iminque", "reml"),
-                            constrain = TRUE, tol = 1e-8, maxit = 200L, ...) {
+                            constrain = TRUE, tol = 1e-8, maxit = 200L, spectral = NULL, ...) {
   cl <- match.call()
   cl[[1L]] <- as.name("ntk_lmm")
   formula <- y
@@ -147,37 +154,60 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
   yv <- stats::model.response(mf)
   if (!is.numeric(yv) && !is.logical(yv))
     stop_arg("y", "must have a numeric response (", class(yv)[1L], " given).")
-  yv <- lmm_check_y(as.vector(yv))
+  if (!is.matrix(yv)) {
+    nm <- names(yv)
+    yv <- as.vector(yv)
+    names(yv) <- nm
+  }
+  Y <- lmm_check_y(yv)
   X <- stats::model.matrix(tt, mf)
   if (anyNA(X)) {
     vars <- attr(tt, "term.labels")[unique(attr(X, "assign")[colSums(is.na(X)) > 0])]
     stop_arg("data", "has missing values in the covariate(s) ", paste(vars, collapse = ", "),
              " (only the response may be NA).")
   }
-  fit <- lmm_fit(yv, K, X, method, constrain, tol, maxit)
-  fit$call <- cl
-  fit$x_names <- colnames(X)
-  fit$intercept <- attr(tt, "intercept") == 1L
-  fit$terms <- stats::delete.response(tt)
-  fit$xlevels <- stats::.getXlevels(tt, mf)
-  fit$contrasts <- attr(X, "contrasts")
-  fit
+  lmm_fit(Y, K, X, method, constrain, tol, maxit, spectral, cl,
+          extra = list(x_names = colnames(X), intercept = attr(tt, "intercept") == 1L,
+                       terms = stats::delete.response(tt),
+                       xlevels = stats::.getXlevels(tt, mf),
+                       contrasts = attr(X, "contrasts")))
 }
 
 lmm_methods <- c("minque1", "minque0", "iminque", "reml")
+lmm_method_code <- c(minque0 = 0L, minque1 = 1L, iminque = 2L, reml = 3L)
 
 lmm_check_method <- function(method) check_choice(method, lmm_methods, "method", partial = TRUE)
 
+# The phenotypes as an n x t matrix (a vector gives one column), names kept as row names;
+# each trait checked: >= 3 observed values, not constant.
 lmm_check_y <- function(y) {
-  nms <- names(y)
-  y <- check_numeric_vector(y, "y", allow_na = TRUE)
-  names(y) <- nms
+  if (is.data.frame(y)) y <- as.matrix(y)
+  if (is.matrix(y) && ncol(y) > 1L) {
+    if (!is.numeric(y) && !is.logical(y))
+      stop_arg("y", "must be a numeric vector or matrix (one column per trait), not ",
+               typeof(y), ".")
+    nms <- rownames(y)
+    tn <- colnames(y)
+    if (is.null(tn)) tn <- paste0("trait", seq_len(ncol(y)))
+    if (anyDuplicated(tn)) stop_arg("y", "must have distinct column (trait) names.")
+    Y <- matrix(0, nrow(y), ncol(y), dimnames = list(nms, tn))
+    for (j in seq_len(ncol(y)))
+      Y[, j] <- lmm_check_trait(y[, j], sprintf("y[, \"%s\"]", tn[j]))
+    return(Y)
+  }
+  nms <- if (is.matrix(y)) rownames(y) else names(y)
+  v <- lmm_check_trait(if (is.matrix(y)) y[, 1L] else y, "y")
+  matrix(v, ncol = 1L, dimnames = list(nms, if (is.matrix(y)) colnames(y)))
+}
+
+lmm_check_trait <- function(y, arg) {
+  y <- check_numeric_vector(y, arg, allow_na = TRUE)
   obs <- !is.na(y)
   if (sum(obs) < 3L)
-    stop_arg("y", "must have at least 3 observed (non-NA) values (", sum(obs), " given).")
+    stop_arg(arg, "must have at least 3 observed (non-NA) values (", sum(obs), " given).")
   yo <- y[obs]
   if (max(abs(yo - mean(yo))) <= 1e-12 * max(abs(yo)))
-    stop_arg("y", "is constant over the observed individuals: nothing to decompose.")
+    stop_arg(arg, "is constant over the observed individuals: nothing to decompose.")
   y
 }
 
@@ -207,35 +237,131 @@ lmm_kernel_list <- function(K, n, arg = "K") {
   list(K = K, args = args, names = nms)
 }
 
-lmm_fit <- function(y, K, X, method, constrain, tol, maxit) {
+lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra) {
   constrain <- check_flag(constrain, "constrain")
   tol <- check_number(tol, "tol", lower = 0, open_lower = TRUE)
   maxit <- check_number(maxit, "maxit", lower = 1, integer = TRUE)
-  n <- length(y)
-  kl <- lmm_kernel_list(K, n)
+  kl <- lmm_kernel_list(K, nrow(Y))
   K <- kl$K
-  obs <- which(!is.na(y))
-  n_obs <- length(obs)
+  m <- match_individuals(Y, X, K, kl$args)
+  Y <- m$Y
+  X <- m$X
+  n <- nrow(Y)
+  q <- length(K)
+  if (!is.null(spectral) && q > 1L)
+    stop_arg("spectral", "serves one kernel; the model has ", q, ".")
+  # traits with the same observed individuals share one decomposition
+  pattern <- apply(is.na(Y), 2L, function(v) paste(which(v), collapse = ","))
+  fits <- vector("list", ncol(Y))
+  for (pat in unique(pattern)) {
+    cols <- which(pattern == pat)
+    obs <- which(!is.na(Y[, cols[1L]]))
+    Xo <- lmm_check_design(X, obs, n)
+    # fit y / sy (sy: sd of each trait) and scale back: the AI-REML information
+    # y'PKPKPy ~ sy^-4 would otherwise under- or overflow for |log10 sy| beyond ~75
+    sy <- apply(Y[obs, cols, drop = FALSE], 2L, stats::sd)
+    Ys <- sweep(Y[obs, cols, drop = FALSE], 2L, sy, "/")
+    if (q == 1L) {
+      S <- lmm_spectral(spectral, K[[1L]], obs, Xo, kl$args[1L])
+      rs <- .Call(C_lmm_fit_spectral, S, Ys, lmm_method_code[[method]],
+                  as.integer(constrain), tol, maxit)
+      for (j in seq_along(cols)) rs[[j]]$ck <- c(S$trace / S$m, 1)
+    } else {
+      Ko <- if (length(obs) < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
+      rs <- lapply(seq_along(cols), function(j)
+        .Call(C_lmm_fit, Ys[, j], Xo, unname(Ko), lmm_method_code[[method]],
+              as.integer(constrain), tol, maxit))
+    }
+    rs <- lapply(seq_along(cols), function(j)
+      lmm_rescale(lmm_check_status(rs[[j]], kl$args, colnames(Y)[cols[j]], ncol(Y)),
+                  sy[j], method, length(obs) - ncol(X)))
+    # BLUPs of every trait of the group with one product per kernel (no n x n_obs copy)
+    A <- matrix(0, n, length(cols))
+    for (j in seq_along(cols)) A[obs, j] <- if (rs[[j]]$v_pd) rs[[j]]$alpha else 0
+    KA <- lapply(K, function(Ki) Ki %*% A)
+    for (j in seq_along(cols)) {
+      fit <- lmm_build(rs[[j]], stats::setNames(Y[, cols[j]], rownames(Y)), K, X, obs,
+                       kl$names, method, constrain,
+                       Kalpha = vapply(KA, function(M) M[, j], numeric(n)))
+      fit$call <- cl
+      fit[names(extra)] <- extra
+      fit$recipe <- lapply(K, kernel_recipe)
+      fit$kernel_ids <- rownames(K[[1L]])
+      if (ncol(Y) > 1L) fit$trait <- colnames(Y)[cols[j]]
+      fits[[cols[j]]] <- fit
+    }
+  }
+  if (ncol(Y) == 1L) return(fits[[1L]])
+  names(fits) <- colnames(Y)
+  structure(fits, class = "ntk_lmm_list", call = cl)
+}
+
+# X restricted to the observed individuals, checked for full column rank.
+lmm_check_design <- function(X, obs, n) {
   Xo <- X[obs, , drop = FALSE]
   p <- ncol(X)
   if (p > 0L) {
     qx <- qr(Xo, tol = 1e-7)
     if (qx$rank < p) {
       drop <- colnames(X)[qx$pivot[(qx$rank + 1L):p]]
-      stop_arg("X", "is rank deficient", if (n_obs < n) " over the observed individuals",
+      stop_arg("X", "is rank deficient", if (length(obs) < n) " over the observed individuals",
                " (rank ", qx$rank, " < ", p, " columns); remove the column(s) ",
                paste(drop, collapse = ", "), ".")
     }
   }
-  if (n_obs - p < 2L)
-    stop_arg("y", "has too few observed values (", n_obs, ") for ", p, " fixed effects.")
-  Ko <- if (n_obs < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
-  code <- match(method, c("minque0", "minque1", "iminque", "reml")) - 1L
-  # fit y / sy (sy: sd of the observed y) and scale back: the AI-REML information
-  # y'PKPKPy ~ sy^-4 would otherwise under- or overflow for |log10 sy| beyond ~75
-  sy <- stats::sd(y[obs])
-  r <- .Call(C_lmm_fit, as.double(y[obs]) / sy, Xo, unname(Ko), code, as.integer(constrain),
-             tol, maxit)
+  if (length(obs) - p < 2L)
+    stop_arg("y", "has too few observed values (", length(obs), ") for ", p, " fixed effects.")
+  Xo
+}
+
+# The decomposition of the one kernel over the observed individuals: the caller's
+# (checked against the model) or a new tridiagonal one; its degeneracy checked relative
+# to the kernel's own scale.
+lmm_spectral <- function(spectral, K, obs, Xo, arg) {
+  if (!is.null(spectral)) {
+    why <- spectral_mismatch(spectral, K, obs, if (ncol(Xo)) Xo)
+    if (!is.null(why)) stop_arg("spectral", why, ".")
+    S <- spectral
+  } else {
+    S <- spectral_make(K, obs, if (ncol(Xo)) Xo, "tridiag")
+  }
+  scale0 <- abs(S$trace0)
+  if (!(S$trace > 1e-10 * scale0) || !(scale0 > 0))
+    stop_arg(arg, "has no variance left once the fixed effects are projected out ",
+             "(tr(P0 K P0) = ", signif(S$trace, 3), ", ", signif(S$trace / max(scale0, 1e-300), 3),
+             " of tr(K)).")
+  if (S$values[S$m] < -1e-6 * S$trace)
+    stop_arg(arg, "is not positive semi-definite (over the observed individuals, with the ",
+             "fixed effects projected out, an eigenvalue is below -1e-6 times the trace: ",
+             signif(S$values[S$m], 3), ").")
+  S
+}
+
+# Turns a failed core status into an error naming the kernel (or the trait).
+lmm_check_status <- function(r, args, trait, ntrait) {
+  st <- r$status
+  if (st == 0L) return(r)
+  who <- if (ntrait > 1L) paste0(" (trait \"", trait, "\")") else ""
+  if (r$bad_kernel > 0L) {
+    a <- args[r$bad_kernel]
+    if (st == -3L)
+      stop_arg(a, "is not positive semi-definite (over the observed individuals, with the ",
+               "fixed effects projected out, K + 1e-6 tr(K) I has no Cholesky factor).")
+    stop_arg(a, "has no variance left once the fixed effects are projected out.")
+  }
+  if (st == -3L)
+    stop("ntk_lmm: V is not positive definite at the estimates", who,
+         " (try `constrain` = TRUE)", call. = FALSE)
+  if (st == -10L)
+    stop("ntk_lmm: singular MINQUE system", who, ": the variance components are not ",
+         "identifiable (is a kernel in `K` proportional to the identity, i.e. to the ",
+         "residual, or are the kernels linearly dependent once `X` is projected out?)",
+         call. = FALSE)
+  stop("ntk_lmm: the fit failed", who, " (status ", st, ").", call. = FALSE)
+}
+
+# Back from the scale y / sy of the core to the scale of y.
+lmm_rescale <- function(r, sy, method, df) {
   r$theta <- r$theta * sy^2
   r$vcov <- r$vcov * sy^4
   if (method %in% c("iminque", "reml")) {   # S at the estimates, not at a-priori weights
@@ -245,20 +371,11 @@ lmm_fit <- function(y, K, X, method, constrain, tol, maxit) {
   r$b <- r$b * sy
   r$vcov_b <- r$vcov_b * sy^2
   r$alpha <- r$alpha / sy
-  r$loglik <- r$loglik - (n_obs - p) * log(sy)
-  if (r$bad_kernel > 0L) {
-    a <- kl$args[r$bad_kernel]
-    if (r$bad_reason == 1L)
-      stop_arg(a, "is not positive semi-definite (over the observed individuals, with the ",
-               "fixed effects projected out, an eigenvalue is below -1e-6 times the trace",
-               if (!is.na(r$bad_value)) paste0(": ", signif(r$bad_value, 3)), ").")
-    stop_arg(a, "has no variance left once the fixed effects are projected out ",
-             "(tr(P0 K P0) = ", signif(r$bad_value, 3), ").")
-  }
-  lmm_build(r, y, K, X, obs, kl$names, method, constrain)
+  r$loglik <- r$loglik - df * log(sy)
+  r
 }
 
-lmm_build <- function(r, y, K, X, obs, knames, method, constrain) {
+lmm_build <- function(r, y, K, X, obs, knames, method, constrain, Kalpha) {
   q <- length(K)
   k <- q + 1L
   comp <- c(knames, "residual")
@@ -295,13 +412,11 @@ lmm_build <- function(r, y, K, X, obs, knames, method, constrain) {
   n <- length(y)
   ids <- names(y)
   if (is.null(ids)) ids <- rownames(K[[1L]])
+  Kalpha <- matrix(Kalpha, n, q)
   blup <- matrix(NA_real_, n, q, dimnames = list(ids, knames))
   if (r$v_pd) {
-    # K %*% alpha padded with zeros for the unobserved: no n x n_obs copy of K[, obs]
-    alpha_full <- numeric(n)
-    alpha_full[obs] <- alpha
-    for (i in seq_len(q))
-      blup[, i] <- theta[i] * drop(K[[i]] %*% alpha_full)
+    # Kalpha[, i] = K_i %*% alpha padded with zeros for the unobserved
+    for (i in seq_len(q)) blup[, i] <- theta[i] * Kalpha[, i]
   } else {
     warning("V is not positive definite at the (unconstrained) estimates: fixed effects ",
             "and BLUPs are NA; use constrain = TRUE.", call. = FALSE)

@@ -30,6 +30,8 @@ krr_check_object <- function(object) {
   if (!ok_mat(object[["beta"]], q, 2L)) bad("beta")
   if (!is.character(object[["offset"]]) || length(object[["offset"]]) != 1L ||
       !(object[["offset"]] %in% c("ols", "gls"))) bad("offset")
+  if (!inherits(object[["spectral"]], "ntk_spectral") ||
+      object[["spectral"]][["n"]] != sum(!is.na(object[["y"]]))) bad("spectral")
   for (f in c("lambda.min", "lambda.1se"))
     if (!is.numeric(object[[f]]) || length(object[[f]]) != 1L) bad(f)
   if (!is.finite(object[["lambda.min"]]) || object[["lambda.min"]] <= 0) bad("lambda.min")
@@ -46,9 +48,10 @@ krr_alpha <- function(object, s) {
   if (!is.na(j))
     return(list(alpha = object$alpha[, j],
                 beta = stats::setNames(object$beta[, j], rownames(object$beta)), lambda = lam))
-  Z <- krr_design(object$X, object$n, which(!is.na(object$y)))
-  fit <- .Call(C_krr_fit, object$K, object$y, which(!is.na(object$y)), Z,
-               as.integer(object$offset == "gls"), lam)
+  obs <- which(!is.na(object$y))
+  Z <- krr_design(object$X, object$n, obs)
+  fit <- krr_solve(object$spectral, object$y[obs], Z[obs, , drop = FALSE],
+                   as.integer(object$offset == "gls"), lam, obs, object$n)
   alpha <- fit$alpha[, 1L]
   names(alpha) <- rownames(object$K)
   beta <- fit$beta[, 1L]
@@ -67,7 +70,8 @@ krr_alpha <- function(object, s) {
 #' @param object an `ntk_krr` fit.
 #' @param s `"lambda.min"` (default), `"lambda.1se"` (criterion `"cv"` only) or a
 #'   positive number on the KRR lambda scale. Values other than the two stored ones
-#'   cost one Cholesky factorisation of the training kernel.
+#'   come from the fit's decomposition of the training kernel, \eqn{O(n^2)}, with no
+#'   new factorisation.
 #' @param ... unused.
 #' @return A numeric vector of length `n`, with the attributes `lambda` and `beta`.
 #' @examples
@@ -88,31 +92,44 @@ coef.ntk_krr <- function(object, s = "lambda.min", ...) {
 #'
 #' Predicts new individuals from their kernel against the training individuals:
 #' `K_new %*% alpha + cbind(1, X_new) %*% beta`, with the dual coefficients `alpha`
-#' and offset `beta` of [ntk_krr()] at the lambda selected by `s`.
+#' and offset `beta` of [ntk_krr()] at the lambda selected by `s`.  Give either the new
+#' individuals' genotypes (`newdata`: the fit builds the test-by-train kernel by the
+#' recipe of its training kernel, see [ntk_kernel_like()]) or the test-by-train kernel
+#' itself (`K_new`; one that carries settings is checked against the training kernel's
+#' recipe and refused when it was built differently).
 #'
 #' @param object an `ntk_krr` fit.
 #' @param K_new test-by-train kernel, `m x n`, one column per training individual in
-#'   the order of the training `K` (including those whose `y` was `NA`). When missing,
-#'   the fitted values of the training individuals are returned.
+#'   the order of the training `K` (including those whose `y` was `NA`). When both
+#'   `newdata` and `K_new` are missing, the fitted values of the training individuals are
+#'   returned.
 #' @param s `"lambda.min"` (default), `"lambda.1se"` or a positive lambda (KRR scale).
 #' @param X_new covariates of the new individuals (`m` rows, the columns of the
 #'   training `X`); required when the fit used `X`.
+#' @param newdata genotypes of the new individuals (matrix or data frame with the SNP
+#'   columns of the training genotypes); needs a training kernel from [ntk_kernel()] or
+#'   [grm()].
+#' @param threads threads for building the kernel from `newdata`.
 #' @param ... unused.
 #' @return A numeric vector of `m` predictions.
 #' @examples
 #' set.seed(3)
-#' n <- 80; G <- scale(matrix(rbinom(n * 150, 2, 0.3), n))
-#' K <- tcrossprod(G) / 150
-#' y <- drop(G[, 1:10] %*% rnorm(10, sd = 0.4)) + rnorm(n)
-#' train <- 1:60
-#' fit <- ntk_krr(y[train], K[train, train], foldid = rep(1:4, 15))
-#' pred <- predict(fit, K[-train, train])
+#' G <- matrix(rbinom(100 * 150, 2, 0.3), 100)
+#' y <- drop(scale(G[, 1:10]) %*% rnorm(10, sd = 0.4)) + rnorm(100)
+#' train <- 1:80
+#' K <- ntk_kernel(G[train, ], depth = 2, threads = 1)
+#' fit <- ntk_krr(y[train], K, foldid = rep(1:4, 20))
+#' pred <- predict(fit, newdata = G[-train, ])
 #' cor(pred, y[-train])
+#' # the same with the kernel built by hand
+#' Ks <- ntk_kernel_like(K, G[-train, ], threads = 1)
+#' all.equal(pred, predict(fit, K_new = Ks))
 #' @export
-predict.ntk_krr <- function(object, K_new, s = "lambda.min", X_new = NULL, ...) {
+predict.ntk_krr <- function(object, K_new = NULL, s = "lambda.min", X_new = NULL,
+                            newdata = NULL, threads = default_threads(), ...) {
   a <- krr_alpha(object, s)
-  if (missing(K_new)) return(stats::fitted(object, s = s))
-  K_new <- check_kernel(K_new, "K_new", symmetric = FALSE, ncol_expected = object$n)
+  if (is.null(K_new) && is.null(newdata)) return(stats::fitted(object, s = s))
+  K_new <- predict_kernels(object$recipe, "K", object$n, newdata, K_new, threads)[[1L]]
   m <- nrow(K_new)
   if (is.null(object$X)) {
     if (!is.null(X_new)) warning("`X_new` ignored: the fit used no covariates.", call. = FALSE)

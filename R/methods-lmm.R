@@ -181,7 +181,12 @@ nlme::ranef
 #' @param X_new covariates of the new individuals (default-method fits): a matrix / data
 #'   frame with the columns of `X` (without the intercept, which is added as in the fit).
 #'   Needed only when the fit has covariates besides the intercept.
-#' @param newdata data frame with the covariates of the new individuals (formula fits).
+#' @param newdata genotypes of the new individuals (a matrix or data frame with the SNP
+#'   columns of the training genotypes): the fit builds the test-by-train kernel(s) by the
+#'   recipe of its training kernel(s) (see [ntk_kernel_like()]).  For formula fits with
+#'   covariates, give their values as a data frame in `X_new` (a data frame `newdata`
+#'   together with `K_new` is also read as the covariates, as before).
+#' @param threads threads for building kernels from `newdata`.
 #' @param ... unused.
 #' @return A numeric vector of m predictions.
 #' @examples
@@ -195,40 +200,27 @@ nlme::ranef
 #' pred <- predict(fit, K_new = Kall[te, tr])
 #' cor(pred, y[te])
 #' @export
-predict.ntk_lmm <- function(object, K_new = NULL, X_new = NULL, newdata = NULL, ...) {
+predict.ntk_lmm <- function(object, K_new = NULL, X_new = NULL, newdata = NULL,
+                            threads = default_threads(), ...) {
   lmm_check_object(object)
-  if (is.null(K_new)) {
-    if (!is.null(X_new) || !is.null(newdata))
-      stop_arg("K_new", "is needed to predict new individuals.")
+  # formula fits: a data frame `newdata` next to `K_new` holds the covariates
+  covars <- NULL
+  if (!is.null(object$terms) && is.data.frame(newdata) && !is.null(K_new)) {
+    covars <- newdata
+    newdata <- NULL
+  }
+  if (is.null(K_new) && is.null(newdata)) {
+    if (!is.null(X_new)) stop_arg("K_new", "or `newdata` is needed to predict new individuals.")
     return(object$fitted)
   }
-  kn <- object$kernel_names
-  q <- length(kn)
-  if (is.list(K_new) && !is.data.frame(K_new)) {
-    if (length(K_new) != q)
-      stop_arg("K_new", "must hold ", q, " test-by-train kernel(s), one per training kernel (",
-               length(K_new), " given).")
-    if (!is.null(names(K_new)) && all(nzchar(names(K_new)))) {
-      if (!setequal(names(K_new), kn))
-        stop_arg("K_new", "must be named like the training kernels: ", paste(kn, collapse = ", "), ".")
-      K_new <- K_new[kn]
-    }
-  } else {
-    if (q != 1L) stop_arg("K_new", "must be a list of ", q, " kernels (the fit has ", q, ").")
-    K_new <- list(K_new)
-  }
-  m <- NULL
-  for (i in seq_len(q)) {
-    Ki <- check_kernel(K_new[[i]], if (q == 1L) "K_new" else paste0("K_new$", kn[i]),
-                       symmetric = FALSE, ncol_expected = object$n)
-    if (is.null(m)) m <- nrow(Ki)
-    else if (nrow(Ki) != m) stop_arg("K_new", "kernels must all have the same number of rows.")
-    K_new[[i]] <- Ki
-  }
-  xb <- lmm_new_fixed(object, X_new, newdata, m)
+  K_new <- predict_kernels(object$recipe, object$kernel_names, object$n, newdata, K_new,
+                           threads)
+  m <- nrow(K_new[[1L]])
+  if (!is.null(object$terms) && is.null(covars) && is.data.frame(X_new)) covars <- X_new
+  xb <- lmm_new_fixed(object, X_new, covars, m)
   g <- rep(0, m)
   if (object$v_pd)
-    for (i in seq_len(q))
+    for (i in seq_along(K_new))
       g <- g + object$theta[i] * drop(K_new[[i]][, object$obs, drop = FALSE] %*% object$alpha)
   else g <- rep(NA_real_, m)
   stats::setNames(xb + g, rownames(K_new[[1L]]))
@@ -240,8 +232,8 @@ lmm_new_fixed <- function(object, X_new, newdata, m) {
   if (!is.null(object$terms)) {
     covars <- length(attr(object$terms, "term.labels")) > 0L
     if (!covars) return(rep(b[1L], m))
-    if (is.null(newdata)) stop_arg("newdata", "is needed: the fit has covariates.")
-    if (!is.data.frame(newdata)) stop_arg("newdata", "must be a data frame.")
+    if (is.null(newdata)) stop_arg("X_new", "(a data frame of the covariates) is needed: the fit has covariates.")
+    if (!is.data.frame(newdata)) stop_arg("X_new", "must be a data frame of the covariates.")
     mf <- stats::model.frame(object$terms, newdata, na.action = stats::na.pass,
                              xlev = object$xlevels)
     X <- stats::model.matrix(object$terms, mf, contrasts.arg = object$contrasts)

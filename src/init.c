@@ -4,7 +4,8 @@
 #include <R_ext/Rdynload.h>
 
 /* r_spectral.c */
-extern SEXP C_eigen_sym(SEXP);
+extern SEXP C_spectral_build(SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_spectral_apply(SEXP, SEXP, SEXP);
 extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
 extern SEXP C_matrix_scan(SEXP);
@@ -17,8 +18,8 @@ extern SEXP C_mlp_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_mlp_predict(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 /* r_krr.c */
 extern SEXP C_krr_cv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-extern SEXP C_krr_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
-extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_spectral_fit(SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_krr_criterion(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 /* r_kernel.c */
 extern SEXP C_col_moments(SEXP, SEXP);
 extern SEXP C_standardize(SEXP, SEXP, SEXP, SEXP, SEXP);
@@ -27,10 +28,12 @@ extern SEXP C_ntk_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, S
 extern SEXP C_weights_length(SEXP, SEXP, SEXP);
 /* r_lmm.c */
 extern SEXP C_lmm_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_lmm_fit_spectral(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
-  {"eigen_sym", (DL_FUNC) &C_eigen_sym,   1},
+  {"spectral_build", (DL_FUNC) &C_spectral_build, 4},
+  {"spectral_apply", (DL_FUNC) &C_spectral_apply, 3},
   {"build_info", (DL_FUNC) &C_build_info,  0},
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
   {"matrix_scan", (DL_FUNC) &C_matrix_scan, 1},
@@ -43,8 +46,8 @@ static const R_CallMethodDef CallEntries[] = {
   {"mlp_predict",   (DL_FUNC) &C_mlp_predict,   7},
   /* r_krr.c */
   {"krr_cv",        (DL_FUNC) &C_krr_cv,        7},
-  {"krr_fit",       (DL_FUNC) &C_krr_fit,       6},
-  {"krr_criterion", (DL_FUNC) &C_krr_criterion, 7},
+  {"krr_spectral_fit", (DL_FUNC) &C_krr_spectral_fit, 5},
+  {"krr_criterion", (DL_FUNC) &C_krr_criterion, 6},
   /* r_kernel.c */
   {"col_moments", (DL_FUNC) &C_col_moments, 2},
   {"standardize", (DL_FUNC) &C_standardize, 5},
@@ -52,6 +55,7 @@ static const R_CallMethodDef CallEntries[] = {
   {"weights_length", (DL_FUNC) &C_weights_length, 3},
   /* r_lmm.c */
   {"lmm_fit", (DL_FUNC) &C_lmm_fit, 7},
+  {"lmm_fit_spectral", (DL_FUNC) &C_lmm_fit_spectral, 6},
   {NULL, NULL, 0}
 };
 

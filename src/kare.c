@@ -28,14 +28,9 @@
  * GCV and KARE as above; LOO = mean(((I - S) y)_i / (I - S)_ii)^2, exact for this
  * penalised least-squares problem (fixed effects refitted without i).
  */
-#define USE_FC_LEN_T
 #include <stdlib.h>
 #include <string.h>
-#include <R_ext/BLAS.h>
-#include <R_ext/Lapack.h>
-#ifndef FCONE
-#define FCONE
-#endif
+#include "ntk_lapack.h"
 #include "ntkgen.h"
 
 /* Y0 (n x q) = Zr L^-T with Zr'Zr = Z'Z = L L' (U orthogonal); m (n) = row sums of
@@ -229,52 +224,39 @@ done:
   return st;
 }
 
-/* Criterion (which: 0 = KARE, 1 = GCV, 2 = LOO) for every lambda, for the individuals
- * idx (nidx) of the n x n kernel K, with the offset Z[idx, ] beta (Z: n x q) fitted by
- * OLS once (gls = 0) or by GLS per lambda (gls = 1); see the top of this file.
- * One eigendecomposition of K[idx, idx].  Cost O(nidx^3) + O(nidx^2 q) rotation, then
- * O(nidx) or O(nidx q^2) (KARE, GCV) or O(nidx^2 (1 + gls q)) (LOO) per lambda;
- * memory O(nidx^2). */
-int ntk_krr_criterion(int n, const double *K, int nidx, const int *idx, int q,
-                      const double *Z, const double *y, int gls, int nlam,
-                      const double *lambda, int which, double *value, int *info)
+/* Criterion (which: 0 = KARE, 1 = GCV, 2 = LOO) for every lambda from the eigen-mode
+ * decomposition s (no projection) of the kernel of the n individuals, with the offset
+ * Z beta (Z: n x q) fitted by OLS once (gls = 0) or by GLS per lambda (gls = 1); see the
+ * top of this file.  Cost O(n^2 q) rotation, then O(n) or O(n q^2) (KARE, GCV) or
+ * O(n^2 (1 + gls q)) (LOO) per lambda. */
+int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *Z,
+                      int gls, int nlam, const double *lambda, int which, double *value,
+                      int *info)
 {
   *info = 0;
-  if (nidx <= q || q < 1 || nlam < 1 || which < 0 || which > 2) return NTK_ERR_ARG;
-  size_t nn = (size_t) nidx * nidx;
-  double *resp = malloc((size_t) nidx * sizeof(double));
+  int n = s->n;
+  if (s->mode != NTK_SPEC_EIGEN || s->p != 0 || n <= q || q < 1 || nlam < 1 || which < 0 ||
+      which > 2)
+    return NTK_ERR_ARG;
+  double *resp = malloc((size_t) n * sizeof(double));
   double *beta = malloc((size_t) q * sizeof(double));
-  double *ty = malloc((size_t) nidx * sizeof(double));
-  double *d = malloc((size_t) nidx * sizeof(double));
-  double *Kss = malloc(nn * sizeof(double));
-  double *U = malloc(nn * sizeof(double));
-  double *Zs = malloc((size_t) nidx * q * sizeof(double));
-  double *Zr = malloc((size_t) nidx * q * sizeof(double));
+  double *ty = malloc((size_t) n * sizeof(double));
+  double *Zr = malloc((size_t) n * q * sizeof(double));
+  int *ix = malloc((size_t) n * sizeof(int));
   int st = NTK_OK;
-  if (!resp || !beta || !ty || !d || !Kss || !U || !Zs || !Zr) { st = NTK_ERR_ALLOC; goto done; }
+  if (!resp || !beta || !ty || !Zr || !ix) { st = NTK_ERR_ALLOC; goto done; }
   if (gls) {
-    for (int i = 0; i < nidx; i++) resp[i] = y[idx[i]];
+    memcpy(resp, y, (size_t) n * sizeof(double));
   } else {
-    st = ntk_ols_subset(n, nidx, idx, q, Z, y, beta, resp, info);
+    for (int i = 0; i < n; i++) ix[i] = i;
+    st = ntk_ols_subset(n, n, ix, q, Z, y, beta, resp, info);
     if (st != NTK_OK) goto done;
   }
-  ntk_gather(n, K, nidx, idx, nidx, idx, Kss);
-  st = ntk_eigen_sym(nidx, Kss, d, U, info);
-  if (st != NTK_OK) goto done;
-  free(Kss); Kss = NULL;
-  if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
-
-  char tr = 'T', nn_ = 'N';
-  int one = 1;
-  double d1 = 1.0, d0 = 0.0;
-  F77_CALL(dgemv)(&tr, &nidx, &nidx, &d1, U, &nidx, resp, &one, &d0, ty, &one FCONE);
-  for (int j = 0; j < q; j++)
-    for (int i = 0; i < nidx; i++) Zs[i + (size_t) j * nidx] = Z[idx[i] + (size_t) j * n];
-  F77_CALL(dgemm)(&tr, &nn_, &nidx, &q, &nidx, &d1, U, &nidx, Zs, &nidx, &d0, Zr, &nidx
-                  FCONE FCONE);
-  if (which == 2) st = ntk_loo_eigen(nidx, d, U, ty, q, Zr, gls, nlam, lambda, value);
-  else st = ntk_kare_gcv_eigen(nidx, d, ty, q, Zr, gls, nlam, lambda, which, value);
+  if ((st = ntk_spectral_rotate(s, 1, resp, NULL, ty))) goto done;
+  if ((st = ntk_spectral_rotate(s, q, Z, NULL, Zr))) goto done;
+  if (which == 2) st = ntk_loo_eigen(n, s->values, s->basis, ty, q, Zr, gls, nlam, lambda, value);
+  else st = ntk_kare_gcv_eigen(n, s->values, ty, q, Zr, gls, nlam, lambda, which, value);
 done:
-  free(resp); free(beta); free(ty); free(d); free(Kss); free(U); free(Zs); free(Zr);
+  free(resp); free(beta); free(ty); free(Zr); free(ix);
   return st;
 }

@@ -9,19 +9,17 @@
  *              i.e. the GLS estimate of the LMM with lambda = s2_e / s2_g)
  *   fit      : alpha = V^-1 (y_T - Z_T beta)
  *   predict  : f_V = Z_V beta + K_VT alpha
- * With K_TT = U diag(d) U' (ONE eigendecomposition by ntk_eigen_sym per fold) and
- * w = 1 / (d + lambda): alpha = U diag(w) (U' y_T - (U' Z_T) beta), so after rotating
- * y_T, Z_T and K_VT once, each lambda costs O(n_V n_T + n_T q^2).
+ * Everything goes through the spectral engine (spectral.c): with K_TT = G T G' (T
+ * tridiagonal from dsytrd per CV fold, or the caller's decomposition for the final fit),
+ * (K_TT + lambda I)^-1 = G (T + lambda I)^-1 G', a solve of O(n_T) per right-hand side.
+ * After rotating y_T (and Z_T) once, the whole grid costs O(n_T (q + 1) nlam) solves,
+ * one back-rotation of the n_T x nlam coefficients (BLAS 3) and, for a fold, the product
+ * K_VT alpha (n_V n_T nlam).  No eigenvectors, no Cholesky per lambda.
  */
-#define USE_FC_LEN_T
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include <R_ext/BLAS.h>
-#include <R_ext/Lapack.h>
-#ifndef FCONE
-#define FCONE
-#endif
+#include "ntk_lapack.h"
 #include "ntkgen.h"
 
 /* out (nr x nc) <- K[rows, cols] for the n x n column-major K.  Cost O(nr nc). */
@@ -109,14 +107,99 @@ int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double
   return NTK_OK;
 }
 
+/* See ntkgen.h. */
+int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const double *Z,
+                         int gls, int nlam, const double *lambda, double *beta,
+                         double *alpha, int *info)
+{
+  *info = 0;
+  int n = s->n, m = s->m, p = s->p, st = NTK_OK;
+  if (q < 1 || nlam < 1 || n <= q || (p > 0 && (p != q || !gls))) return NTK_ERR_ARG;
+  for (int l = 0; l < nlam; l++) if (!(lambda[l] > 0.0)) return NTK_ERR_ARG;
+  double *r = malloc((size_t) n * sizeof(double)), *b0 = malloc((size_t) q * sizeof(double)),
+         *ty = malloc((size_t) m * sizeof(double)), *head = malloc((size_t) q * sizeof(double)),
+         *U = malloc((size_t) m * nlam * sizeof(double)),
+         *piv = malloc((size_t) m * sizeof(double)), *lw = malloc((size_t) m * sizeof(double)),
+         *Zr = NULL, *Zs = NULL, *A = malloc((size_t) q * q * sizeof(double));
+  if (!r || !b0 || !ty || !head || !U || !piv || !lw || !A) { st = NTK_ERR_ALLOC; goto done; }
+  int all = 1, one = 1;
+  if (p > 0) {                       /* projected: alpha = B (T + l)^-1 B'y, R b = Q1'y - kt'u */
+    st = ntk_spectral_rotate(s, 1, y, head, ty);
+  } else if (!gls) {                 /* OLS offset once, then KRR on the residual */
+    int *ix = malloc((size_t) n * sizeof(int));
+    if (!ix) { st = NTK_ERR_ALLOC; goto done; }
+    for (int i = 0; i < n; i++) ix[i] = i;
+    st = ntk_ols_subset(n, n, ix, q, Z, y, b0, r, info);
+    free(ix);
+    if (st == NTK_OK) st = ntk_spectral_rotate(s, 1, r, NULL, ty);
+  } else {                           /* GLS offset per lambda in the basis: Zr = B'Z */
+    Zr = malloc((size_t) m * q * sizeof(double));
+    Zs = malloc((size_t) m * q * sizeof(double));
+    if (!Zr || !Zs) { st = NTK_ERR_ALLOC; goto done; }
+    st = ntk_spectral_rotate(s, 1, y, NULL, ty);
+    if (st == NTK_OK) st = ntk_spectral_rotate(s, q, Z, NULL, Zr);
+  }
+  if (st) goto done;
+  (void) all;
+  for (int l = 0; l < nlam; l++) {
+    double *u = U + (size_t) l * m, *bl = beta + (size_t) l * q;
+    st = ntk_spectral_factor(s, 1.0, lambda[l], piv, lw, NULL);
+    if (st) goto done;
+    memcpy(u, ty, (size_t) m * sizeof(double));
+    ntk_spectral_solve(m, piv, lw, 1, u);
+    if (p > 0) {
+      for (int a = 0; a < q; a++) {
+        const double *ka = s->kt + (size_t) a * m;
+        double v = head[a];
+        for (int j = 0; j < m; j++) v -= ka[j] * u[j];
+        bl[a] = v;
+      }
+      char up = 'U', nt = 'N', nu = 'N';
+      F77_CALL(dtrsv)(&up, &nt, &nu, &q, s->qr, &n, bl, &one FCONE FCONE FCONE);
+    } else if (!gls) {
+      memcpy(bl, b0, (size_t) q * sizeof(double));
+    } else {
+      memcpy(Zs, Zr, (size_t) m * q * sizeof(double));
+      ntk_spectral_solve(m, piv, lw, q, Zs);          /* (T + l)^-1 Zr */
+      for (int a = 0; a < q; a++) {
+        const double *za = Zr + (size_t) a * m;
+        double c = 0;
+        for (int j = 0; j < m; j++) c += za[j] * u[j];
+        bl[a] = c;
+        for (int b = 0; b <= a; b++) {
+          const double *zb = Zs + (size_t) b * m;
+          double v = 0;
+          for (int j = 0; j < m; j++) v += za[j] * zb[j];
+          A[a + (size_t) b * q] = A[b + (size_t) a * q] = v;
+        }
+      }
+      char lo = 'L';
+      int inf2 = 0;
+      F77_CALL(dpotrf)(&lo, &q, A, &q, &inf2 FCONE);
+      if (inf2 != 0) { st = NTK_ERR_SINGULAR; goto done; }
+      F77_CALL(dpotrs)(&lo, &q, &one, A, &q, bl, &q, &inf2 FCONE);
+      if (inf2 != 0) { *info = inf2; st = NTK_ERR_LAPACK; goto done; }
+      for (int a = 0; a < q; a++) {
+        const double *za = Zs + (size_t) a * m;
+        for (int j = 0; j < m; j++) u[j] -= za[j] * bl[a];
+      }
+    }
+  }
+  st = ntk_spectral_unrotate(s, nlam, U, alpha);
+done:
+  free(r); free(b0); free(ty); free(head); free(U); free(piv); free(lw); free(Zr); free(Zs);
+  free(A);
+  return st;
+}
+
 /* K-fold CV of KRR over a lambda grid (see the top of this file).
  * K: n x n symmetric kernel; y: n (read only where fold > 0); fold: n ints in
  * 0..nfolds (0 = not used, e.g. y missing); Z: n x q offset design; gls: offset by OLS
  * (0) or GLS per lambda (1); lambda: nlam > 0.
  * fold_mse: nfolds x nlam mean squared held-out error; pred: n x nlam held-out
  * predictions (rows with fold 0 untouched), may be NULL.
- * Cost per fold: O(n_T^3) eigen + O(n_V n_T^2 + n_T^2 q) rotation
- * + O(n_V n_T nlam + n_T q^2 nlam); memory O(n_T^2 + n_V n_T + (n_T + n_V) nlam). */
+ * Cost per fold: 4/3 n_T^3 (dsytrd) + O(n_T^2 nlam) back-rotation
+ * + O(n_V n_T nlam) prediction; memory O(n_T^2 + n_V n_T + (n_T + n_V) nlam). */
 int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfolds,
                int q, const double *Z, int gls, int nlam, const double *lambda,
                double *fold_mse, double *pred, int *info)
@@ -130,17 +213,12 @@ int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfo
   int *itr = malloc((size_t) n * sizeof(int));
   int *ite = malloc((size_t) n * sizeof(int));
   double *betas = malloc((size_t) q * nlam * sizeof(double));
-  double *chol = malloc((size_t) q * q * sizeof(double));
-  double *resp = malloc((size_t) n * sizeof(double));
-  double *ty = malloc((size_t) n * sizeof(double));
-  double *t = malloc((size_t) n * sizeof(double));
-  double *w = malloc((size_t) n * sizeof(double));
-  double *d = malloc((size_t) n * sizeof(double));
-  double *Ktt = NULL, *U = NULL, *Kvt = NULL, *B = NULL, *W = NULL, *P = NULL;
-  double *Zt = NULL, *Zr = NULL;
-  if (!itr || !ite || !betas || !chol || !resp || !ty || !t || !w || !d) {
-    st = NTK_ERR_ALLOC; goto done;
-  }
+  double *yt = malloc((size_t) n * sizeof(double));
+  double *Zt = malloc((size_t) n * q * sizeof(double));
+  double *Kvt = NULL, *alpha = NULL, *P = NULL;
+  ntk_spectral sp;
+  memset(&sp, 0, sizeof(sp));
+  if (!itr || !ite || !betas || !yt || !Zt) { st = NTK_ERR_ALLOC; goto done; }
 
   for (int f = 1; f <= nfolds; f++) {
     int nt = 0, nv = 0;
@@ -149,167 +227,47 @@ int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfo
       if (fold[i] == f) ite[nv++] = i; else itr[nt++] = i;
     }
     if (nv < 1 || nt <= q) { st = NTK_ERR_ARG; goto done; }
+    for (int i = 0; i < nt; i++) yt[i] = y[itr[i]];
+    for (int j = 0; j < q; j++)
+      for (int i = 0; i < nt; i++) Zt[i + (size_t) j * nt] = Z[itr[i] + (size_t) j * n];
 
-    if (gls) {
-      for (int i = 0; i < nt; i++) resp[i] = y[itr[i]];
-    } else {
-      st = ntk_ols_subset(n, nt, itr, q, Z, y, betas, resp, info);
-      if (st != NTK_OK) goto done;
-      for (int l = 1; l < nlam; l++) memcpy(betas + (size_t) l * q, betas, (size_t) q * sizeof(double));
-    }
-
-    size_t ntt = (size_t) nt * nt, nvt = (size_t) nv * nt;
-    Ktt = malloc(ntt * sizeof(double));
-    U = malloc(ntt * sizeof(double));
-    Kvt = malloc(nvt * sizeof(double));
-    B = malloc(nvt * sizeof(double));
-    W = malloc((size_t) nt * nlam * sizeof(double));
+    if ((st = ntk_spectral_alloc(nt, 0, NTK_SPEC_TRIDIAG, &sp))) goto done;
+    st = ntk_spectral_build(n, K, nt, itr, 0, NULL, NTK_SPEC_TRIDIAG, &sp, info);
+    if (st) goto done;
+    alpha = malloc((size_t) nt * nlam * sizeof(double));
+    Kvt = malloc((size_t) nv * nt * sizeof(double));
     P = malloc((size_t) nv * nlam * sizeof(double));
-    if (gls) {
-      Zt = malloc((size_t) nt * q * sizeof(double));
-      Zr = malloc((size_t) nt * q * sizeof(double));
-    }
-    if (!Ktt || !U || !Kvt || !B || !W || !P || (gls && (!Zt || !Zr))) {
-      st = NTK_ERR_ALLOC; goto done;
-    }
-
-    ntk_gather(n, K, nt, itr, nt, itr, Ktt);
-    st = ntk_eigen_sym(nt, Ktt, d, U, info);
-    if (st != NTK_OK) goto done;
-    free(Ktt); Ktt = NULL;
-
-    /* ty = U' resp;  Zr = U' Z_T;  B = K_VT U */
-    char tr = 'T', nn = 'N';
-    int one = 1;
-    double d1 = 1.0, d0 = 0.0;
-    F77_CALL(dgemv)(&tr, &nt, &nt, &d1, U, &nt, resp, &one, &d0, ty, &one FCONE);
-    if (gls) {
-      for (int j = 0; j < q; j++)
-        for (int i = 0; i < nt; i++) Zt[i + (size_t) j * nt] = Z[itr[i] + (size_t) j * n];
-      F77_CALL(dgemm)(&tr, &nn, &nt, &q, &nt, &d1, U, &nt, Zt, &nt, &d0, Zr, &nt
-                      FCONE FCONE);
-    }
+    if (!alpha || !Kvt || !P) { st = NTK_ERR_ALLOC; goto done; }
+    st = ntk_krr_spectral_fit(&sp, yt, q, Zt, gls, nlam, lambda, betas, alpha, info);
+    ntk_spectral_free(&sp);
+    if (st) goto done;
     ntk_gather(n, K, nv, ite, nt, itr, Kvt);
-    F77_CALL(dgemm)(&nn, &nn, &nv, &nt, &nt, &d1, Kvt, &nv, U, &nt, &d0, B, &nv
+    char nn = 'N';
+    double d1 = 1.0, d0 = 0.0;
+    F77_CALL(dgemm)(&nn, &nn, &nv, &nlam, &nt, &d1, Kvt, &nv, alpha, &nt, &d0, P, &nv
                     FCONE FCONE);
-    free(U); U = NULL;
-    free(Kvt); Kvt = NULL;
-
-    /* W[, l] = w_l * t_l with t_l = ty - Zr beta_l (GLS) or ty;  P = B W */
-    for (int l = 0; l < nlam; l++) {
-      for (int j = 0; j < nt; j++) {
-        double den = d[j] + lambda[l];
-        if (!(den > 0.0)) { st = NTK_ERR_NOT_PD; goto done; }
-        w[j] = 1.0 / den;
-      }
-      const double *tl = ty;
-      if (gls) {
-        st = ntk_gls_eigen(nt, q, Zr, ty, w, betas + (size_t) l * q, t, chol);
-        if (st != NTK_OK) goto done;
-        tl = t;
-      }
-      double *wl = W + (size_t) l * nt;
-      for (int j = 0; j < nt; j++) wl[j] = w[j] * tl[j];
-    }
-    F77_CALL(dgemm)(&nn, &nn, &nv, &nlam, &nt, &d1, B, &nv, W, &nt, &d0, P, &nv
-                    FCONE FCONE);
-
     for (int l = 0; l < nlam; l++) {
       double s = 0.0;
-      const double *p = P + (size_t) l * nv, *bl = betas + (size_t) l * q;
+      const double *pl = P + (size_t) l * nv, *bl = betas + (size_t) l * q;
       for (int v = 0; v < nv; v++) {
         int i = ite[v];
         double off = 0.0;
         for (int j = 0; j < q; j++) off += Z[i + (size_t) j * n] * bl[j];
-        double f_i = off + p[v];
+        double f_i = off + pl[v];
         double r = y[i] - f_i;
         s += r * r;
         if (pred) pred[i + (size_t) l * n] = f_i;
       }
       fold_mse[(f - 1) + (size_t) l * nfolds] = s / nv;
     }
-    free(B); B = NULL;
-    free(W); W = NULL;
+    free(alpha); alpha = NULL;
+    free(Kvt); Kvt = NULL;
     free(P); P = NULL;
-    free(Zt); Zt = NULL;
-    free(Zr); Zr = NULL;
     if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
   }
 
 done:
-  free(itr); free(ite); free(betas); free(chol); free(resp); free(ty); free(t); free(w);
-  free(d); free(Ktt); free(U); free(Kvt); free(B); free(W); free(P); free(Zt); free(Zr);
-  return st;
-}
-
-/* Final KRR fit on the individuals idx (nidx) for each lambda, by Cholesky of
- * V = K[idx, idx] + lambda I.  beta (q x nlam): OLS of y[idx] on Z[idx, ] (gls = 0, the
- * same for every lambda) or (Z' V^-1 Z)^-1 Z' V^-1 y (gls = 1);  alpha (nidx x nlam)
- * column l = V^-1 (y[idx] - Z[idx, ] beta_l).
- * Returns NTK_ERR_NOT_PD when V is not positive definite, NTK_ERR_SINGULAR for
- * collinear Z.  Cost O(nidx q^2 + nlam (nidx^3 / 3 + nidx^2 q)), memory O(nidx^2). */
-int ntk_krr_solve(int n, const double *K, int nidx, const int *idx, int q, const double *Z,
-                  const double *y, int gls, int nlam, const double *lambda, double *beta,
-                  double *alpha, int *info)
-{
-  *info = 0;
-  if (nidx <= q || q < 1 || nlam < 1) return NTK_ERR_ARG;
-  for (int l = 0; l < nlam; l++) if (!(lambda[l] > 0.0)) return NTK_ERR_ARG;
-  size_t nn = (size_t) nidx * nidx;
-  int nrhs = gls ? q + 1 : 1;
-  double *rhs = malloc((size_t) nidx * nrhs * sizeof(double));
-  double *X = malloc((size_t) nidx * nrhs * sizeof(double));
-  double *A = malloc(nn * sizeof(double));
-  double *Kss = malloc(nn * sizeof(double));
-  double *M = malloc((size_t) q * (q + 1) * sizeof(double));
-  int st = NTK_OK;
-  if (!rhs || !X || !A || !Kss || !M) { st = NTK_ERR_ALLOC; goto done; }
-  if (gls) {
-    for (int j = 0; j < q; j++)
-      for (int i = 0; i < nidx; i++) rhs[i + (size_t) j * nidx] = Z[idx[i] + (size_t) j * n];
-    for (int i = 0; i < nidx; i++) rhs[i + (size_t) q * nidx] = y[idx[i]];
-  } else {
-    st = ntk_ols_subset(n, nidx, idx, q, Z, y, beta, rhs, info);
-    if (st != NTK_OK) goto done;
-  }
-  ntk_gather(n, K, nidx, idx, nidx, idx, Kss);
-
-  char uplo = 'L', tr = 'T', nn_ = 'N';
-  int one = 1, qp1 = q + 1;
-  double d1 = 1.0, d0 = 0.0;
-  for (int l = 0; l < nlam; l++) {
-    memcpy(A, Kss, nn * sizeof(double));
-    for (int i = 0; i < nidx; i++) A[i + (size_t) i * nidx] += lambda[l];
-    F77_CALL(dpotrf)(&uplo, &nidx, A, &nidx, info FCONE);
-    if (*info > 0) { st = NTK_ERR_NOT_PD; goto done; }
-    if (*info < 0) { st = NTK_ERR_LAPACK; goto done; }
-    memcpy(X, rhs, (size_t) nidx * nrhs * sizeof(double));
-    F77_CALL(dpotrs)(&uplo, &nidx, &nrhs, A, &nidx, X, &nidx, info FCONE);
-    if (*info != 0) { st = NTK_ERR_LAPACK; goto done; }
-    double *a = alpha + (size_t) l * nidx, *bl = beta + (size_t) l * q;
-    if (gls) {
-      /* M = Z' [V^-1 Z, V^-1 y] (q x (q + 1));  beta = M[, 1:q]^-1 M[, q + 1] */
-      F77_CALL(dgemm)(&tr, &nn_, &q, &qp1, &nidx, &d1, rhs, &nidx, X, &nidx, &d0, M, &q
-                      FCONE FCONE);
-      memcpy(bl, M + (size_t) q * q, (size_t) q * sizeof(double));
-      int inf2 = 0;
-      F77_CALL(dpotrf)(&uplo, &q, M, &q, &inf2 FCONE);
-      if (inf2 != 0) { st = NTK_ERR_SINGULAR; goto done; }
-      F77_CALL(dpotrs)(&uplo, &q, &one, M, &q, bl, &q, &inf2 FCONE);
-      if (inf2 != 0) { st = NTK_ERR_LAPACK; goto done; }
-      const double *vy = X + (size_t) q * nidx;
-      for (int i = 0; i < nidx; i++) {
-        double s = vy[i];
-        for (int j = 0; j < q; j++) s -= X[i + (size_t) j * nidx] * bl[j];
-        a[i] = s;
-      }
-    } else {
-      if (l > 0) memcpy(bl, beta, (size_t) q * sizeof(double));
-      memcpy(a, X, (size_t) nidx * sizeof(double));
-    }
-    if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
-  }
-done:
-  free(rhs); free(X); free(A); free(Kss); free(M);
+  ntk_spectral_free(&sp);
+  free(itr); free(ite); free(betas); free(yt); free(Zt); free(Kvt); free(alpha); free(P);
   return st;
 }

@@ -11,15 +11,10 @@
  *   - several kernels: one Cholesky V22 = U'U per evaluation and B_i = U^-T K_i U^-1, so
  *     that tr(P K_i P K_j) = sum(B_i * B_j) elementwise (no explicit inverse).
  * GLS: R b = y1 - V12 V22^-1 y2 and (X'V^-1 X)^-1 = R^-1 (V11 - V12 V22^-1 V21) R^-T. */
-#define USE_FC_LEN_T
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include <R_ext/BLAS.h>
-#include <R_ext/Lapack.h>
-#ifndef FCONE
-#define FCONE
-#endif
+#include "ntk_lapack.h"
 #include "ntkgen.h"
 
 #define NEED_S  1
@@ -32,8 +27,10 @@ typedef struct {
   int nk;             /* kernels = k - 1 */
   const double *ck;   /* kernel scales c_i (k values, residual 1) */
   const double *y2;   /* Q2' y (m) */
-  /* one kernel */
-  const double *lambda, *eta2;
+  /* one kernel: the spectral object, y rotated into its basis, work vectors */
+  const ntk_spectral *sp;
+  const double *lambda, *eta;
+  double *piv, *lw, *wu, *wt, *ws, *wz;
   /* several kernels */
   double **K22;       /* nk blocks m x m */
   double *U;          /* m x m Cholesky factor */
@@ -48,29 +45,46 @@ static double *dalloc(size_t n) { return (double *) malloc((n ? n : 1) * sizeof(
  * Returns 0 (ok), 1 (V not positive definite) or a negative status.  Always the REML
  * log-likelihood ll; with NEED_S: S_ij = tr(P K_i P K_j), q_i = y'P K_i P y; with NEED_AI:
  * AI_ij = y'P K_i P K_j P y. */
-static int eval_eigen(lmm_engine *e, const double *w, int need, double *S, double *q,
-                      double *AI, double *ll)
+static double dot(int m, const double *a, const double *b)
+{
+  double s = 0;
+  for (int j = 0; j < m; j++) s += a[j] * b[j];
+  return s;
+}
+
+/* One kernel: traces and the log-determinant are sums over the eigenvalues of T; the
+ * quadratic forms need the solves u = V^-1 eta, V^-1 u and V^-1 T u with the tridiagonal
+ * V = w_g T + w_e I (O(m) each). */
+static int eval_spectral(lmm_engine *e, const double *w, int need, double *S, double *q,
+                         double *AI, double *ll)
 {
   int m = e->m;
   double wg = w[0], we = w[1];
-  double sl = 0, quad = 0, s00 = 0, s01 = 0, s11 = 0, q0 = 0, q1 = 0, a00 = 0, a01 = 0,
-         a11 = 0;
+  double sl = 0, s00 = 0, s01 = 0, s11 = 0;
   for (int j = 0; j < m; j++) {
     double l = e->lambda[j], d = wg * l + we;
     if (!(d > 0)) return 1;
-    double inv = 1.0 / d, e2 = e->eta2[j], inv2 = inv * inv, inv3 = inv2 * inv;
+    double inv2 = 1.0 / (d * d);
     sl += log(d);
-    quad += e2 * inv;
     s00 += l * l * inv2; s01 += l * inv2; s11 += inv2;
-    q0 += l * e2 * inv2; q1 += e2 * inv2;
-    a00 += l * l * e2 * inv3; a01 += l * e2 * inv3; a11 += e2 * inv3;
   }
+  if (ntk_spectral_factor(e->sp, wg, we, e->piv, e->lw, NULL) != NTK_OK) return 1;
+  double *u = e->wu, *t = e->wt, *sv = e->ws, *z = e->wz;
+  memcpy(u, e->eta, (size_t) m * sizeof(double));
+  ntk_spectral_solve(m, e->piv, e->lw, 1, u);
+  double quad = dot(m, e->eta, u);
   *ll = -0.5 * (m * LOG_2PI + sl + quad);
+  if (need & (NEED_S | NEED_AI)) ntk_spectral_tmul(e->sp, u, t);
   if (need & NEED_S) {
     S[0] = s00; S[1] = s01; S[2] = s01; S[3] = s11;
-    q[0] = q0; q[1] = q1;
+    q[0] = dot(m, u, t); q[1] = dot(m, u, u);
   }
   if (need & NEED_AI) {
+    memcpy(sv, u, (size_t) m * sizeof(double));
+    ntk_spectral_solve(m, e->piv, e->lw, 1, sv);
+    memcpy(z, t, (size_t) m * sizeof(double));
+    ntk_spectral_solve(m, e->piv, e->lw, 1, z);
+    double a00 = dot(m, t, z), a01 = dot(m, t, sv), a11 = dot(m, u, sv);
     AI[0] = a00; AI[1] = a01; AI[2] = a01; AI[3] = a11;
   }
   return 0;
@@ -142,7 +156,7 @@ static int eval_dense(lmm_engine *e, const double *w, int need, double *S, doubl
 static int engine_eval(lmm_engine *e, const double *w, int need, double *S, double *q,
                        double *AI, double *ll)
 {
-  return e->lambda ? eval_eigen(e, w, need, S, q, AI, ll)
+  return e->sp ? eval_spectral(e, w, need, S, q, AI, ll)
                    : eval_dense(e, w, need, S, q, AI, ll);
 }
 
@@ -151,7 +165,7 @@ static int engine_eval(lmm_engine *e, const double *w, int need, double *S, doub
 static int engine_sandwich(lmm_engine *e, const double *w0, const double *theta, double *C)
 {
   int k = e->k, m = e->m;
-  if (e->lambda) {
+  if (e->sp) {
     double c00 = 0, c01 = 0, c11 = 0;
     for (int j = 0; j < m; j++) {
       double l = e->lambda[j], d0 = w0[0] * l + w0[1], v = theta[0] * l + theta[1];
@@ -428,22 +442,39 @@ static int apply_q(char side, char trans, int n, int p, const double *QR, const 
   return info == 0 ? NTK_OK : NTK_ERR_LAPACK;
 }
 
+/* b = R^-1 rb and vcov_b = R^-1 schur R^-T (symmetrised), R the p x p upper triangle of
+ * the n x p QR.  rb and schur are overwritten. */
+static void gls_finish(int n, int p, const double *QR, double *rb, double *schur, double *b,
+                       double *vcov_b)
+{
+  if (p == 0) return;
+  char up = 'U', nt = 'N', tr = 'T', nu = 'N', lf = 'L', rt = 'R';
+  int one = 1;
+  double d1 = 1.0;
+  F77_CALL(dtrsv)(&up, &nt, &nu, &p, QR, &n, rb, &one FCONE FCONE FCONE);
+  F77_CALL(dtrsm)(&lf, &up, &nt, &nu, &p, &p, &d1, QR, &n, schur, &p
+                  FCONE FCONE FCONE FCONE);
+  F77_CALL(dtrsm)(&rt, &up, &tr, &nu, &p, &p, &d1, QR, &n, schur, &p
+                  FCONE FCONE FCONE FCONE);
+  memcpy(b, rb, (size_t) p * sizeof(double));
+  for (int r = 0; r < p; r++)
+    for (int c = 0; c < p; c++)
+      vcov_b[r + (size_t) c * p] = 0.5 * (schur[r + (size_t) c * p] + schur[c + (size_t) r * p]);
+}
+
 /* ---- the whole fit --------------------------------------------------------------------- */
 
-/* Cost: QR O(n p^2); rotation O(n^2 p) per kernel; one kernel: one eigendecomposition of
- * the (n-p) x (n-p) projected kernel O(n^3) then O(n) per iteration; q kernels:
- * O((q+1) n^3) per iteration.  Memory: n^2 per kernel + O(n^2) (one kernel: 2 n^2 more
- * inside the eigendecomposition; q kernels: (q + 2) n^2). */
+/* Several kernels (one kernel: ntk_lmm_fit_spectral).  Cost: QR O(n p^2); rotation
+ * O(n^2 p) per kernel; O((q+1) n^3) per iteration.  Memory: (q + 2) n^2 + n^2 per kernel. */
 int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
                 const double *const *K, const ntk_lmm_control *ctl, ntk_lmm_result *res)
 {
   int k = nk + 1, m = n - p, st = NTK_OK, info = 0, one = 1;
   res->bad_kernel = -1; res->bad_value = 0; res->v_pd = 0;
   res->iter = 0; res->converged = 0; res->loglik = -INFINITY;
-  if (n < 2 || p < 0 || m < 1 || nk < 1 || k > 64) return NTK_ERR_ARG;
+  if (n < 2 || p < 0 || m < 1 || nk < 2 || k > 64) return NTK_ERR_ARG;
   size_t nn = (size_t) n * n, mm = (size_t) m * m;
-  double *QR = dalloc((size_t) n * p), *tau = dalloc(p), *yr = dalloc(n), *E = NULL,
-         *eta = NULL, *eta2 = NULL, *lam = NULL, *T = NULL, *ck = dalloc(k), *w0 = dalloc(k),
+  double *QR = dalloc((size_t) n * p), *tau = dalloc(p), *yr = dalloc(n), *ck = dalloc(k), *w0 = dalloc(k),
          *U = NULL, *z = NULL, *work = NULL;
   double **KR = calloc((size_t) nk, sizeof(double *)), **K11 = calloc((size_t) nk,
          sizeof(double *)), **K12 = calloc((size_t) nk, sizeof(double *)),
@@ -500,22 +531,7 @@ int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
   for (int i = 0; i < k; i++) res->ck[i] = ck[i];
 
   eng.k = k; eng.m = m; eng.nk = nk; eng.ck = ck; eng.y2 = y2;
-  if (nk == 1) {
-    if (!(E = dalloc(mm)) || !(lam = dalloc(m)) || !(eta = dalloc(m)) || !(eta2 = dalloc(m))) {
-      st = NTK_ERR_ALLOC; goto done;
-    }
-    st = ntk_eigen_sym(m, KR[0], lam, E, &info);
-    if (st) goto done;
-    if (lam[m - 1] < -1e-6 * ck[0] * m) {
-      res->bad_kernel = 0; res->bad_value = lam[m - 1]; st = NTK_ERR_NOT_PD; goto done;
-    }
-    char tr = 'T';
-    double d1 = 1.0, d0 = 0.0;
-    F77_CALL(dgemv)(&tr, &m, &m, &d1, E, &m, y2, &one, &d0, eta, &one FCONE);
-    for (int j = 0; j < m; j++) eta2[j] = eta[j] * eta[j];
-    free(KR[0]); KR[0] = NULL;
-    eng.lambda = lam; eng.eta2 = eta2;
-  } else {
+  {
     /* strongly non-PSD kernels: Cholesky of K22 + 1e-6 tr(K22) I must exist */
     if (!(U = dalloc(mm)) || !(z = dalloc(m))) { st = NTK_ERR_ALLOC; goto done; }
     for (int i = 0; i < nk; i++) {
@@ -562,34 +578,7 @@ int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
       schur[r + (size_t) c * p] = s;
     }
   for (int j = 0; j < p; j++) rb[j] = y1[j];
-  if (nk == 1) {
-    /* V22^-1 = E D^-1 E'; T = K12 E (p x m) */
-    double *dinv = dalloc(m), *v = dalloc(m);
-    if (!dinv || !v) { free(dinv); free(v); free(rb); free(schur); free(W);
-      st = NTK_ERR_ALLOC; goto done; }
-    for (int j = 0; j < m; j++) { dinv[j] = 1.0 / (th[0] * lam[j] + th[1]); v[j] = eta[j] * dinv[j]; }
-    char nt = 'N';
-    double d1 = 1.0, d0 = 0.0;
-    F77_CALL(dgemv)(&nt, &m, &m, &d1, E, &m, v, &one, &d0, alpha + p, &one FCONE);
-    if (p > 0) {
-      if (!(T = dalloc((size_t) p * m))) { free(dinv); free(v); free(rb); free(schur); free(W);
-        st = NTK_ERR_ALLOC; goto done; }
-      F77_CALL(dgemm)(&nt, &nt, &p, &m, &m, &d1, K12[0], &p, E, &m, &d0, T, &p FCONE FCONE);
-      double g = th[0];
-      for (int r = 0; r < p; r++) {
-        double s = 0;
-        for (int j = 0; j < m; j++) s += T[r + (size_t) j * p] * v[j];
-        rb[r] -= g * s;
-        for (int c = 0; c <= r; c++) {
-          double t = 0;
-          for (int j = 0; j < m; j++) t += T[r + (size_t) j * p] * T[c + (size_t) j * p] * dinv[j];
-          schur[r + (size_t) c * p] -= g * g * t;
-          if (c != r) schur[c + (size_t) r * p] -= g * g * t;
-        }
-      }
-    }
-    free(dinv); free(v);
-  } else {
+  {
     /* U from the last evaluation at th (engine_eval above) */
     char up = 'U', tr = 'T';
     memcpy(alpha + p, y2, (size_t) m * sizeof(double));
@@ -616,20 +605,7 @@ int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
       free(V21);
     }
   }
-  if (p > 0) {
-    /* b = R^-1 rb; vcov_b = R^-1 schur R^-T */
-    char up = 'U', nt = 'N', tr = 'T', nu = 'N', lf = 'L', rt = 'R';
-    double d1 = 1.0;
-    F77_CALL(dtrsv)(&up, &nt, &nu, &p, QR, &n, rb, &one FCONE FCONE FCONE);
-    F77_CALL(dtrsm)(&lf, &up, &nt, &nu, &p, &p, &d1, QR, &n, schur, &p
-                    FCONE FCONE FCONE FCONE);
-    F77_CALL(dtrsm)(&rt, &up, &tr, &nu, &p, &p, &d1, QR, &n, schur, &p
-                    FCONE FCONE FCONE FCONE);
-    memcpy(res->b, rb, (size_t) p * sizeof(double));
-    for (int r = 0; r < p; r++)
-      for (int c = 0; c < p; c++)
-        res->vcov_b[r + (size_t) c * p] = 0.5 * (schur[r + (size_t) c * p] + schur[c + (size_t) r * p]);
-  }
+  gls_finish(n, p, QR, rb, schur, res->b, res->vcov_b);
   free(rb); free(schur); free(W);
   st = apply_q('L', 'N', n, p, QR, tau, alpha, n, 1);
 
@@ -640,7 +616,85 @@ done:
   if (B) for (int i = 0; i < k; i++) free(B[i]);
   if (u) for (int i = 0; i < k; i++) free(u[i]);
   free(KR); free(K11); free(K12); free(B); free(u);
-  free(QR); free(tau); free(yr); free(E); free(eta); free(eta2); free(lam); free(T);
+  free(QR); free(tau); free(yr);
   free(ck); free(w0); free(U); free(z); free(work);
+  return st;
+}
+
+/* See ntkgen.h.  Per trait: O(m) per evaluation / iteration; for all traits together one
+ * rotation of Y (O(n m t)) and one back-rotation of the alphas. */
+int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
+                         const ntk_lmm_control *ctl, ntk_lmm_result *res, int *status)
+{
+  int n = sp->n, p = sp->p, m = sp->m, k = 2, st = NTK_OK;
+  if (nt < 1 || m < 1) return NTK_ERR_ARG;
+  double ck[2] = { sp->trace / m, 1.0 }, w0[2];
+  double *eta = dalloc((size_t) m * nt), *head = dalloc((size_t) (p > 0 ? p : 1) * nt),
+         *U = dalloc((size_t) m * nt), *piv = dalloc(m), *lw = dalloc(m), *wu = dalloc(m),
+         *wt = dalloc(m), *ws = dalloc(m), *wz = dalloc(m),
+         *W = dalloc((size_t) m * (p > 0 ? p : 1)), *rb = dalloc(p > 0 ? p : 1),
+         *schur = dalloc((size_t) (p > 0 ? p * p : 1)), *A = dalloc((size_t) n * nt);
+  if (!eta || !head || !U || !piv || !lw || !wu || !wt || !ws || !wz || !W || !rb || !schur ||
+      !A) { st = NTK_ERR_ALLOC; goto done; }
+  if ((st = ntk_spectral_rotate(sp, nt, Y, p > 0 ? head : NULL, eta))) goto done;
+  lmm_engine eng;
+  memset(&eng, 0, sizeof(eng));
+  eng.k = k; eng.m = m; eng.nk = 1; eng.ck = ck; eng.sp = sp; eng.lambda = sp->values;
+  eng.piv = piv; eng.lw = lw; eng.wu = wu; eng.wt = wt; eng.ws = ws; eng.wz = wz;
+  w0[0] = ctl->method == NTK_LMM_MINQUE0 ? 0.0 : 1.0 / ck[0];
+  w0[1] = 1.0;
+  for (int t = 0; t < nt; t++) {
+    ntk_lmm_result *r = res + t;
+    double *ut = U + (size_t) t * m;
+    r->bad_kernel = -1; r->bad_value = 0; r->v_pd = 0;
+    r->iter = 0; r->converged = 0; r->loglik = -INFINITY;
+    r->ck[0] = ck[0]; r->ck[1] = 1.0;
+    for (int j = 0; j < m; j++) ut[j] = 0.0;
+    for (int j = 0; j < p; j++) r->b[j] = NAN;
+    for (size_t j = 0; j < (size_t) p * p; j++) r->vcov_b[j] = NAN;
+    eng.y2 = eng.eta = eta + (size_t) t * m;
+    lmm_est est = { r->theta, r->vcov, r->S, r->weights, r->fixed, 0, 0 };
+    status[t] = lmm_estimate(&eng, ctl, w0, &est);
+    r->iter = est.iter; r->converged = est.converged;
+    if (status[t] == NTK_ERR_INTERRUPTED) { st = NTK_ERR_INTERRUPTED; goto done; }
+    if (status[t] == NTK_ERR_ALLOC) { st = NTK_ERR_ALLOC; goto done; }
+    if (status[t] != NTK_OK) continue;
+    const double *th = r->theta;
+    double ll = 0;
+    int s2 = engine_eval(&eng, th, 0, NULL, NULL, NULL, &ll);
+    if (s2 < 0) { status[t] = s2; continue; }
+    r->v_pd = (s2 == 0);
+    r->loglik = s2 == 0 ? ll : -INFINITY;
+    if (!r->v_pd) continue;
+    /* u = V^-1 eta (factor at theta from engine_eval); alpha = B u (below, all traits) */
+    memcpy(ut, wu, (size_t) m * sizeof(double));
+    if (p > 0) {
+      /* R b = Q1'y - g kt' u;  schur = g K11 + s2e I - g^2 kt' V^-1 kt */
+      double g = th[0];
+      const double *yh = head + (size_t) t * p;
+      memcpy(W, sp->kt, (size_t) m * p * sizeof(double));
+      ntk_spectral_solve(m, piv, lw, p, W);
+      for (int a = 0; a < p; a++) {
+        const double *ka = sp->kt + (size_t) a * m;
+        rb[a] = yh[a] - g * dot(m, ka, ut);
+        for (int c = 0; c <= a; c++) {
+          double v = g * sp->k11[a + (size_t) c * p] + (a == c ? th[1] : 0.0) -
+                     g * g * dot(m, ka, W + (size_t) c * m);
+          schur[a + (size_t) c * p] = schur[c + (size_t) a * p] = v;
+        }
+      }
+      gls_finish(n, p, sp->qr, rb, schur, r->b, r->vcov_b);
+    }
+    if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
+  }
+  /* alpha = B u for every trait at once (NaN columns stay NaN) */
+  if ((st = ntk_spectral_unrotate(sp, nt, U, A))) goto done;
+  for (int t = 0; t < nt; t++) {
+    int ok = res[t].v_pd && status[t] == NTK_OK;
+    for (int j = 0; j < n; j++) res[t].alpha[j] = ok ? A[j + (size_t) t * n] : NAN;
+  }
+done:
+  free(eta); free(head); free(U); free(piv); free(lw); free(wu); free(wt); free(ws); free(wz);
+  free(W); free(rb); free(schur); free(A);
   return st;
 }

@@ -2,11 +2,7 @@
  * coupled L2 weight decay, minibatches, early stopping.  Contracts in mlp.h.
  * Cost per epoch about 6 * n * nparams flops (forward 2, backward 4), in dgemm calls of
  * batch x width blocks; memory O(batch * sum(h) + 4 * nparams). */
-#define USE_FC_LEN_T
-#include <R_ext/BLAS.h>
-#ifndef FCONE
-#define FCONE
-#endif
+#include "ntk_lapack.h"
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>

@@ -13,11 +13,7 @@
  * work precedes all OpenMP work, so the BLAS library's spinning threads and ours never
  * compete.  Interrupts are polled on the main thread between blocks of either phase.
  */
-#define USE_FC_LEN_T
-#include <R_ext/BLAS.h>
-#ifndef FCONE
-#define FCONE
-#endif
+#include "ntk_lapack.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

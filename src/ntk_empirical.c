@@ -11,11 +11,7 @@
  * computed block of columns by block of columns (lower triangle only when symmetric) into
  * two small buffers, so the work space is O(n * block) on top of the activations.
  */
-#define USE_FC_LEN_T
-#include <R_ext/BLAS.h>
-#ifndef FCONE
-#define FCONE
-#endif
+#include "ntk_lapack.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -38,11 +38,47 @@ int ntk_threads(int requested);
 int ntk_has_openmp(void);
 
 /* ---- spectral engine (spectral.c) --------------------------------------------------
- * Eigendecomposition of the symmetric n x n matrix A (lower triangle read; A unchanged)
- * by LAPACK dsyevr.  values: n eigenvalues in DECREASING order (like R's eigen());
- * vectors: n x n, column j the unit eigenvector of values[j].  *info receives LAPACK's
- * info.  Returns NTK_OK, NTK_ERR_ALLOC or NTK_ERR_LAPACK.  Cost O(n^3), memory 2 n^2. */
-int ntk_eigen_sym(int n, const double *A, double *values, double *vectors, int *info);
+ * ONE decomposition of the (fixed-effect-projected) training kernel, shared by every
+ * consumer: K_P = Q2' K[idx, idx] Q2 = G T G' (see spectral.c).  Arrays are allocated by
+ * the caller (the R glue keeps them in an R list, so the object is reusable and
+ * serialisable):  qr (n x p), qtau (p), basis (ntk_spectral_basis_length()), tau (m),
+ * d (m), e (m), values (m), k11 (p x p), kt (m x p). */
+enum { NTK_SPEC_EIGEN = 0, NTK_SPEC_TRIDIAG = 1 };
+typedef struct {
+  int mode;          /* NTK_SPEC_EIGEN: basis = Q2 E (n x m); NTK_SPEC_TRIDIAG: dsytrd
+                        reflectors (m x m) + tau */
+  int n, p, m;       /* individuals, projected-out columns, m = n - p */
+  double *qr, *qtau; /* Householder QR of X (p > 0) */
+  double *basis, *tau;
+  double *d, *e;     /* T = tridiag(d, e) (e = 0 in the eigen mode) */
+  double *values;    /* eigenvalues of T, decreasing */
+  double *k11, *kt;  /* Q1' K Q1 (p x p), B' K Q1 (m x p): fixed effects by GLS */
+  double trace;      /* tr(K_P) */
+  double trace0;     /* tr(K[idx, idx]) before the projection */
+} ntk_spectral;
+size_t ntk_spectral_basis_length(int n, int p, int mode);
+/* Builds s from K (N x N) restricted to idx (n 0-based indices; NULL: all, n = N) with the
+ * columns of X (n x p, full rank, else NTK_ERR_SINGULAR) projected out.  *info: LAPACK's.
+ * Cost: eigen O(m^3) (dsyevd), tridiag 4/3 m^3 (dsytrd) + O(m^2); O(n^2 p) rotation. */
+int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
+                       const double *X, int mode, ntk_spectral *s, int *info);
+/* out (m x nc) = B' V for V n x nc; head (p x nc, may be NULL) = Q1' V.  O(n m nc). */
+int ntk_spectral_rotate(const ntk_spectral *s, int nc, const double *V, double *head,
+                        double *out);
+/* out (n x nc) = B C for C m x nc.  O(n m nc). */
+int ntk_spectral_unrotate(const ntk_spectral *s, int nc, const double *C, double *out);
+/* LDL' factor of a T + b I (piv: m, l: m); NTK_ERR_NOT_PD when not positive definite;
+ * logdet (may be NULL) = log |a T + b I|.  O(m). */
+int ntk_spectral_factor(const ntk_spectral *s, double a, double b, double *piv, double *l,
+                        double *logdet);
+/* x (m x nc) <- (a T + b I)^-1 x with a factor from ntk_spectral_factor().  O(m nc). */
+void ntk_spectral_solve(int m, const double *piv, const double *l, int nc, double *x);
+/* out = T x.  O(m). */
+void ntk_spectral_tmul(const ntk_spectral *s, const double *x, double *out);
+/* Arrays of a decomposition owned by the core (malloc; for decompositions made and
+ * dropped in C, e.g. per CV fold); ntk_spectral_free() releases them. */
+int ntk_spectral_alloc(int n, int p, int mode, ntk_spectral *s);
+void ntk_spectral_free(ntk_spectral *s);
 
 /* Sanity scan of a user matrix (matcheck.c): out[0] = # NaN/NA, out[1] = # infinite,
  * out[2] = max |A_ij - A_ji| (square A), out[3] = max |A_ii|.  No allocation; O(nr nc). */
@@ -106,11 +142,16 @@ int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double
 int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfolds,
                int q, const double *Z, int gls, int nlam, const double *lambda,
                double *fold_mse, double *pred, int *info);
-/* Fit on idx for each lambda by Cholesky: beta (q x nlam), alpha (nidx x nlam).
- * Cost O(nlam nidx^3 / 3). */
-int ntk_krr_solve(int n, const double *K, int nidx, const int *idx, int q, const double *Z,
-                  const double *y, int gls, int nlam, const double *lambda, double *beta,
-                  double *alpha, int *info);
+/* KRR on the n individuals of the decomposition s of their kernel, for each lambda:
+ * beta (q x nlam) and alpha (n x nlam), alpha = (K + lambda I)^-1 (y - Z beta).  s
+ * unprojected (p = 0): the offset by OLS once (gls = 0) or GLS per lambda (gls = 1, in the
+ * basis); s projected by Z itself (p = q): GLS from s's k11 / kt pieces.  No factorisation
+ * per lambda: O(m (q + 1)) solves each, then one back-rotation O(n m nlam).
+ * NTK_ERR_NOT_PD when T + lambda I is not positive definite, NTK_ERR_SINGULAR for
+ * collinear Z. */
+int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const double *Z,
+                         int gls, int nlam, const double *lambda, double *beta,
+                         double *alpha, int *info);
 /* KARE (which = 0) / GCV (1) from eigenvalues d, ty = U'y (gls = 0: U'yc) and
  * Zr = U'Z, counting the offset (OLS, gls = 0, or GLS per lambda, gls = 1) in the
  * smoother.  O(n) (gls = 0) or O(n q^2) (gls = 1) per lambda after O(n q^2) setup. */
@@ -120,11 +161,12 @@ int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const do
  * ty and Zr.  O(n^2) per lambda (+ O(n^2 q) for gls = 1) after O(n^2 q) setup. */
 int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int q,
                   const double *Zr, int gls, int nlam, const double *lambda, double *value);
-/* which: 0 KARE, 1 GCV, 2 LOO on K[idx, idx], offset Z[idx, ] beta by OLS (gls = 0)
- * or GLS per lambda (gls = 1).  One eigendecomposition; cost O(nidx^3). */
-int ntk_krr_criterion(int n, const double *K, int nidx, const int *idx, int q,
-                      const double *Z, const double *y, int gls, int nlam,
-                      const double *lambda, int which, double *value, int *info);
+/* which: 0 KARE, 1 GCV, 2 LOO from the eigen-mode, unprojected decomposition s of the
+ * kernel of the n individuals; offset Z beta by OLS (gls = 0) or GLS per lambda (gls = 1).
+ * Cost O(n^2 q) + O(n) / O(n q^2) (KARE, GCV) or O(n^2 (1 + gls q)) (LOO) per lambda. */
+int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *Z,
+                      int gls, int nlam, const double *lambda, int which, double *value,
+                      int *info);
 /* ---- kernel helpers (ntk_analytic.c, ntk_empirical.c, ntk_prep.c) -------------------
  * ntk_analytic() also accepts depth = 0: the linear kernel Sigma0 = sw^2 X X' / p + sb^2
  * (with sw = 1, sb = 0 the genomic relationship matrix of standardised genotypes). */
@@ -193,9 +235,15 @@ typedef struct {   /* every array allocated by the caller */
   double bad_value;/* its smallest eigenvalue (one kernel) or c_i */
 } ntk_lmm_result;
 
-/* Fits the model.  Cost: one kernel O(n^3) once (eigendecomposition of the projected kernel)
- * then O(n) per iteration; q kernels O((q + 1) n^3) per iteration. */
+/* Fits the model with q >= 2 kernels: O((q + 1) n^3) per iteration. */
 int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
                 const double *const *K, const ntk_lmm_control *ctl, ntk_lmm_result *res);
+/* One kernel, nt traits (Y: n x nt, all observed on the n individuals of the spectral
+ * object sp, whose X is the fixed-effect design): res[t] for each trait, status[t] its
+ * status (a failed trait does not stop the others; the return value is NTK_OK unless
+ * memory ran out or the user interrupted).  Cost: O(n m nt) rotations, O(m) per
+ * iteration and trait. */
+int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
+                         const ntk_lmm_control *ctl, ntk_lmm_result *res, int *status);
 
 #endif

@@ -23,18 +23,14 @@ static void krr_args(SEXP K, SEXP y, SEXP Z, SEXP lambda, int *n, int *q, int *n
     if (!(lam[l] > 0.0) || !R_FINITE(lam[l])) error("`lambda` must be positive and finite");
 }
 
-/* 1-based R indices -> 0-based, range-checked */
-static int *krr_index(SEXP idx, int n, int *nidx)
+/* The one translation of KRR statuses into R errors naming the routine. */
+static void krr_stop(int st, const char *routine, int info)
 {
-  if (!isInteger(idx) || XLENGTH(idx) < 1) error("`idx` must be a non-empty integer vector");
-  *nidx = (int) XLENGTH(idx);
-  int *out = (int *) R_alloc((size_t) *nidx, sizeof(int));
-  const int *p = INTEGER(idx);
-  for (int i = 0; i < *nidx; i++) {
-    if (p[i] == NA_INTEGER || p[i] < 1 || p[i] > n) error("`idx` out of range");
-    out[i] = p[i] - 1;
-  }
-  return out;
+  if (st == NTK_ERR_SINGULAR)
+    error("%s: the covariates are collinear (within a training fold for CV)", routine);
+  if (st == NTK_ERR_NOT_PD)
+    error("%s: K + lambda I is not positive definite (is K positive semi-definite?)", routine);
+  ntk_stop_on_status(st, routine, info);
 }
 
 /* krr_cv(K, y, fold, nfolds, Z, gls, lambda): list(cvraw = nfolds x nlam fold MSEs,
@@ -56,11 +52,7 @@ SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lam
   int g = ntk_arg_int(gls, "gls");
   int st = ntk_krr_cv(n, REAL(K), REAL(y), fo, nf, q, REAL(Z), g != 0, nlam, REAL(lambda),
                       REAL(cvraw), pp, &info);
-  if (st == NTK_ERR_SINGULAR)
-    error("ntk_krr_cv: the covariates are collinear within a training fold");
-  if (st == NTK_ERR_NOT_PD)
-    error("ntk_krr_cv: K + lambda I is not positive definite in a fold (is K positive semi-definite?)");
-  ntk_stop_on_status(st, "ntk_krr_cv", info);
+  krr_stop(st, "ntk_krr_cv", info);
   const char *nms[2] = {"cvraw", "pred"};
   SEXP vals[2] = {cvraw, pred};
   SEXP out = ntk_named_list(2, nms, vals);
@@ -68,29 +60,38 @@ SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lam
   return out;
 }
 
-/* krr_fit(K, y, idx, Z, gls, lambda): list(beta = q x nlam offset coefficients,
- * alpha = n x nlam dual coefficients, zero outside idx).  Fitted values are
- * K %*% alpha + Z %*% beta. */
-SEXP C_krr_fit(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP gls, SEXP lambda)
+/* Checks y (length n), Z (n x q), lambda against the decomposition S; returns q, nlam. */
+static void spec_krr_args(const ntk_spectral *sp, SEXP y, SEXP Z, SEXP lambda, int *q,
+                          int *nlam)
 {
-  int n, q, nlam, nidx, nprot = 0, info = 0;
-  krr_args(K, y, Z, lambda, &n, &q, &nlam);
-  int *ix = krr_index(idx, n, &nidx);
-  if (nidx <= q) error("fewer individuals than columns of `Z` + 1");
+  int nr;
+  if (!isReal(y) || XLENGTH(y) != sp->n) error("`y` must be a double vector of length %d", sp->n);
+  ntk_arg_matrix(Z, "Z", &nr, q);
+  if (nr != sp->n || *q < 1) error("`Z` must be a double matrix with %d rows", sp->n);
+  if (!isReal(lambda) || XLENGTH(lambda) < 1) error("`lambda` must be a double vector");
+  *nlam = (int) XLENGTH(lambda);
+  for (int l = 0; l < *nlam; l++)
+    if (!(REAL(lambda)[l] > 0.0) || !R_FINITE(REAL(lambda)[l]))
+      error("`lambda` must be positive and finite");
+  if (sp->n <= *q) error("fewer individuals than columns of `Z` + 1");
+}
+
+/* krr_spectral_fit(S, y, Z, gls, lambda): list(beta = q x nlam, alpha = n x nlam over the
+ * individuals of S); predictions are K[, idx] %*% alpha + Z %*% beta. */
+SEXP C_krr_spectral_fit(SEXP S, SEXP y, SEXP Z, SEXP gls, SEXP lambda)
+{
+  ntk_spectral sp;
+  ntk_arg_spectral(S, &sp);
+  int q, nlam, info = 0, nprot = 0;
+  spec_krr_args(&sp, y, Z, lambda, &q, &nlam);
   int g = ntk_arg_int(gls, "gls");
+  if (sp.p > 0 && (sp.p != q || !g))
+    error("`spectral` is projected on %d columns: it serves the GLS offset with that design only", sp.p);
   SEXP beta = PROTECT(allocMatrix(REALSXP, q, nlam)); nprot++;
-  SEXP alpha = PROTECT(allocMatrix(REALSXP, n, nlam)); nprot++;
-  double *a = REAL(alpha);
-  memset(a, 0, (size_t) n * nlam * sizeof(double));
-  double *as = (double *) R_alloc((size_t) nidx * nlam, sizeof(double));
-  int st = ntk_krr_solve(n, REAL(K), nidx, ix, q, REAL(Z), REAL(y), g != 0, nlam,
-                         REAL(lambda), REAL(beta), as, &info);
-  if (st == NTK_ERR_SINGULAR) error("ntk_krr_solve: the covariates are collinear");
-  if (st == NTK_ERR_NOT_PD)
-    error("ntk_krr_solve: K + lambda I is not positive definite (is K positive semi-definite?)");
-  ntk_stop_on_status(st, "ntk_krr_solve", info);
-  for (int l = 0; l < nlam; l++)
-    for (int i = 0; i < nidx; i++) a[ix[i] + (size_t) l * n] = as[i + (size_t) l * nidx];
+  SEXP alpha = PROTECT(allocMatrix(REALSXP, sp.n, nlam)); nprot++;
+  int st = ntk_krr_spectral_fit(&sp, REAL(y), q, REAL(Z), g != 0, nlam, REAL(lambda),
+                                REAL(beta), REAL(alpha), &info);
+  krr_stop(st, "ntk_krr_spectral_fit", info);
   const char *nms[2] = {"beta", "alpha"};
   SEXP vals[2] = {beta, alpha};
   SEXP out = ntk_named_list(2, nms, vals);
@@ -98,24 +99,23 @@ SEXP C_krr_fit(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP gls, SEXP lambda)
   return out;
 }
 
-/* krr_criterion(K, y, idx, Z, gls, lambda, which): criterion per lambda, which 0 = KARE,
- * 1 = GCV, 2 = LOO */
-SEXP C_krr_criterion(SEXP K, SEXP y, SEXP idx, SEXP Z, SEXP gls, SEXP lambda, SEXP which)
+/* krr_criterion(S, y, Z, gls, lambda, which): criterion per lambda, which 0 = KARE,
+ * 1 = GCV, 2 = LOO, from the eigen-mode decomposition S. */
+SEXP C_krr_criterion(SEXP S, SEXP y, SEXP Z, SEXP gls, SEXP lambda, SEXP which)
 {
-  int n, q, nlam, nidx, nprot = 0, info = 0;
-  krr_args(K, y, Z, lambda, &n, &q, &nlam);
-  int *ix = krr_index(idx, n, &nidx);
-  if (nidx <= q) error("fewer individuals than columns of `Z` + 1");
+  ntk_spectral sp;
+  ntk_arg_spectral(S, &sp);
+  int q, nlam, info = 0;
+  spec_krr_args(&sp, y, Z, lambda, &q, &nlam);
+  if (sp.mode != NTK_SPEC_EIGEN || sp.p != 0)
+    error("`spectral` must be an unprojected eigendecomposition for the closed-form criteria");
   int g = ntk_arg_int(gls, "gls");
   int w = ntk_arg_int(which, "which");
   if (w < 0 || w > 2) error("`which` must be 0, 1 or 2");
-  SEXP value = PROTECT(allocVector(REALSXP, nlam)); nprot++;
-  int st = ntk_krr_criterion(n, REAL(K), nidx, ix, q, REAL(Z), REAL(y), g != 0, nlam,
-                             REAL(lambda), w, REAL(value), &info);
-  if (st == NTK_ERR_SINGULAR) error("ntk_krr_criterion: the covariates are collinear");
-  if (st == NTK_ERR_NOT_PD)
-    error("ntk_krr_criterion: K + lambda I is not positive definite (is K positive semi-definite?)");
-  ntk_stop_on_status(st, "ntk_krr_criterion", info);
-  UNPROTECT(nprot);
+  SEXP value = PROTECT(allocVector(REALSXP, nlam));
+  int st = ntk_krr_criterion(&sp, REAL(y), q, REAL(Z), g != 0, nlam, REAL(lambda), w,
+                             REAL(value), &info);
+  krr_stop(st, "ntk_krr_criterion", info);
+  UNPROTECT(1);
   return value;
 }

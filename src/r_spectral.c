@@ -1,21 +1,126 @@
-/* .Call glue for the spectral engine. */
+/* .Call glue for the spectral engine (spectral.c): the decomposition lives in an R list of
+ * class "ntk_spectral" (plain numeric vectors, so it can be kept in a fit, saved and
+ * reused); ntk_arg_spectral() maps such a list back onto the core struct. */
+#include <string.h>
 #include "r_util.h"
 
-/* eigen_sym(K): list(values, vectors), values decreasing, like eigen(K, symmetric = TRUE) */
-SEXP C_eigen_sym(SEXP K)
+static const char *spec_names[] = { "mode", "n", "p", "m", "qr", "qtau", "basis", "tau",
+                                    "d", "e", "values", "k11", "kt", "trace", "trace0" };
+#define NSPEC 15
+
+static SEXP list_elt(SEXP x, const char *name)
 {
-  int n, nc, info = 0, nprot = 0;
-  ntk_arg_matrix(K, "K", &n, &nc);
-  if (n != nc) error("`K` must be a square matrix");
-  if (n < 1) error("`K` must have at least one row");
-  SEXP values = PROTECT(allocVector(REALSXP, n)); nprot++;
-  SEXP vectors = PROTECT(allocMatrix(REALSXP, n, n)); nprot++;
-  int st = ntk_eigen_sym(n, REAL(K), REAL(values), REAL(vectors), &info);
-  ntk_stop_on_status(st, "dsyevr", info);
-  const char *nms[2] = {"values", "vectors"};
-  SEXP vals[2] = {values, vectors};
-  SEXP out = ntk_named_list(2, nms, vals);
+  SEXP nms = getAttrib(x, R_NamesSymbol);
+  for (R_xlen_t i = 0; i < XLENGTH(x); i++)
+    if (strcmp(CHAR(STRING_ELT(nms, i)), name) == 0) return VECTOR_ELT(x, i);
+  error("`spectral` has no field `%s`", name);
+  return R_NilValue;
+}
+
+static double *real_field(SEXP x, const char *name, R_xlen_t len)
+{
+  SEXP v = list_elt(x, name);
+  if (!isReal(v) || XLENGTH(v) != len)
+    error("`spectral` is damaged: field `%s` must be a double vector of length %lld", name,
+          (long long) len);
+  return REAL(v);
+}
+
+void ntk_arg_spectral(SEXP x, ntk_spectral *s)
+{
+  if (!isNewList(x) || !inherits(x, "ntk_spectral"))
+    error("`spectral` must be an object made by ntk_spectral()");
+  s->mode = ntk_arg_int(list_elt(x, "mode"), "spectral$mode");
+  s->n = ntk_arg_int(list_elt(x, "n"), "spectral$n");
+  s->p = ntk_arg_int(list_elt(x, "p"), "spectral$p");
+  s->m = ntk_arg_int(list_elt(x, "m"), "spectral$m");
+  if ((s->mode != NTK_SPEC_EIGEN && s->mode != NTK_SPEC_TRIDIAG) || s->n < 1 || s->p < 0 ||
+      s->m != s->n - s->p || s->m < 1)
+    error("`spectral` is damaged: inconsistent mode / dimensions");
+  int n = s->n, p = s->p, m = s->m;
+  s->qr = real_field(x, "qr", (R_xlen_t) n * p);
+  s->qtau = real_field(x, "qtau", p);
+  s->basis = real_field(x, "basis", (R_xlen_t) ntk_spectral_basis_length(n, p, s->mode));
+  s->tau = real_field(x, "tau", m);
+  s->d = real_field(x, "d", m);
+  s->e = real_field(x, "e", m);
+  s->values = real_field(x, "values", m);
+  s->k11 = real_field(x, "k11", (R_xlen_t) p * p);
+  s->kt = real_field(x, "kt", (R_xlen_t) m * p);
+  s->trace = ntk_arg_double(list_elt(x, "trace"), "spectral$trace");
+  s->trace0 = ntk_arg_double(list_elt(x, "trace0"), "spectral$trace0");
+}
+
+/* spectral_build(K, idx, X, mode): the decomposition of K[idx, idx] (idx 1-based, NULL =
+ * all) with the columns of X (length(idx) x p, or NULL) projected out; mode 0 = eigen
+ * (dsyevd), 1 = tridiagonal (dsytrd).  Returns the list (class set in R). */
+SEXP C_spectral_build(SEXP K, SEXP idx, SEXP X, SEXP mode_)
+{
+  int N, nc, nprot = 0, info = 0;
+  ntk_arg_matrix(K, "K", &N, &nc);
+  if (N != nc || N < 1) error("`K` must be a square matrix");
+  int n = N, *ix = NULL;
+  if (!isNull(idx)) {
+    if (!isInteger(idx) || XLENGTH(idx) < 1) error("`idx` must be a non-empty integer vector");
+    n = LENGTH(idx);
+    ix = (int *) R_alloc((size_t) n, sizeof(int));
+    for (int i = 0; i < n; i++) {
+      int v = INTEGER(idx)[i];
+      if (v == NA_INTEGER || v < 1 || v > N) error("`idx` out of range");
+      ix[i] = v - 1;
+    }
+  }
+  int p = 0, nr;
+  if (!isNull(X)) {
+    ntk_arg_matrix(X, "X", &nr, &p);
+    if (nr != n) error("`X` must have one row per individual of the decomposition");
+  }
+  int mode = ntk_arg_int(mode_, "mode");
+  if (mode != NTK_SPEC_EIGEN && mode != NTK_SPEC_TRIDIAG) error("`mode` must be 0 or 1");
+  if (n - p < 1) error("`X` leaves no dimension: it has as many columns as individuals");
+  int m = n - p;
+  SEXP v[NSPEC];
+  v[0] = PROTECT(ScalarInteger(mode)); nprot++;
+  v[1] = PROTECT(ScalarInteger(n)); nprot++;
+  v[2] = PROTECT(ScalarInteger(p)); nprot++;
+  v[3] = PROTECT(ScalarInteger(m)); nprot++;
+  v[4] = PROTECT(allocVector(REALSXP, (R_xlen_t) n * p)); nprot++;
+  v[5] = PROTECT(allocVector(REALSXP, p)); nprot++;
+  v[6] = PROTECT(allocVector(REALSXP, (R_xlen_t) ntk_spectral_basis_length(n, p, mode))); nprot++;
+  for (int i = 7; i <= 10; i++) { v[i] = PROTECT(allocVector(REALSXP, m)); nprot++; }
+  v[11] = PROTECT(allocVector(REALSXP, (R_xlen_t) p * p)); nprot++;
+  v[12] = PROTECT(allocVector(REALSXP, (R_xlen_t) m * p)); nprot++;
+  ntk_spectral s;
+  s.qr = REAL(v[4]); s.qtau = REAL(v[5]); s.basis = REAL(v[6]); s.tau = REAL(v[7]);
+  s.d = REAL(v[8]); s.e = REAL(v[9]); s.values = REAL(v[10]); s.k11 = REAL(v[11]);
+  s.kt = REAL(v[12]);
+  memset(s.tau, 0, (size_t) m * sizeof(double));
+  memset(s.e, 0, (size_t) m * sizeof(double));
+  int st = ntk_spectral_build(N, REAL(K), n, ix, p, isNull(X) ? NULL : REAL(X), mode, &s,
+                              &info);
+  if (st == NTK_ERR_SINGULAR) error("ntk_spectral_build: `X` is rank deficient");
+  ntk_stop_on_status(st, mode == NTK_SPEC_EIGEN ? "ntk_spectral_build (dsyevd)"
+                                                : "ntk_spectral_build (dsytrd)", info);
+  v[13] = PROTECT(ScalarReal(s.trace)); nprot++;
+  v[14] = PROTECT(ScalarReal(s.trace0)); nprot++;
+  SEXP out = ntk_named_list(NSPEC, spec_names, v);
   UNPROTECT(nprot);
+  return out;
+}
+
+/* spectral_apply(S, V, how): how 0 = rotate (B'V, m x nc), 1 = unrotate (B V, n x nc). */
+SEXP C_spectral_apply(SEXP S, SEXP V, SEXP how_)
+{
+  ntk_spectral s;
+  ntk_arg_spectral(S, &s);
+  int nr, nc, how = ntk_arg_int(how_, "how");
+  ntk_arg_matrix(V, "V", &nr, &nc);
+  if (nr != (how == 0 ? s.n : s.m)) error("`V` has the wrong number of rows");
+  SEXP out = PROTECT(allocMatrix(REALSXP, how == 0 ? s.m : s.n, nc));
+  int st = how == 0 ? ntk_spectral_rotate(&s, nc, REAL(V), NULL, REAL(out))
+                    : ntk_spectral_unrotate(&s, nc, REAL(V), REAL(out));
+  ntk_stop_on_status(st, how == 0 ? "ntk_spectral_rotate" : "ntk_spectral_unrotate", 0);
+  UNPROTECT(1);
   return out;
 }
 

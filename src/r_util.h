@@ -19,4 +19,6 @@ double ntk_arg_double(SEXP x, const char *arg);
 int ntk_arg_int(SEXP x, const char *arg);
 /* a numeric (double) matrix; returns its dims through nr, nc */
 void ntk_arg_matrix(SEXP x, const char *arg, int *nr, int *nc);
+/* Maps an R list made by ntk_spectral() onto the core struct (pointers into the list). */
+void ntk_arg_spectral(SEXP x, ntk_spectral *s);
 #endif

@@ -316,7 +316,7 @@ test_that("several column blocks and tiles (n > 1024) and m > n agree with dense
   expect_equal(strip(Kez), tcrossprod(jac(Z), jac(X)), tolerance = 1e-10)
 })
 
-test_that("kernel_like() rebuilds the test-by-train kernel of a training kernel", {
+test_that("ntk_kernel_like() rebuilds the test-by-train kernel of a training kernel", {
   X <- sim_geno(25, 20, 12)
   Z <- sim_geno(6, 20, 13)
   X[2, 3] <- NA
@@ -324,20 +324,20 @@ test_that("kernel_like() rebuilds the test-by-train kernel of a training kernel"
   K <- suppressMessages(ntk_kernel(X, width = 16, n_init = 2, normalize = "unit", threads = 1))
   runif(3)
   seed_before <- .Random.seed
-  Kz <- suppressMessages(kernel_like(K, X, Z, threads = 1))
+  Kz <- suppressMessages(ntk_kernel_like(K, Z, threads = 1))
   expect_identical(.Random.seed, seed_before)
   set.seed(5)
   Kz2 <- suppressMessages(ntk_kernel(X, Z, width = 16, n_init = 2, normalize = "unit", threads = 1))
   expect_identical(Kz, Kz2)
   # the training block itself is reproduced by Z = X
-  Kxx <- suppressMessages(kernel_like(K, X, X, threads = 1))
+  Kxx <- suppressMessages(ntk_kernel_like(K, X, threads = 1))
   expect_equal(strip(Kxx), strip(K), tolerance = 1e-12)
   G <- grm(X[-2, ], threads = 1)
-  expect_equal(strip(kernel_like(G, X[-2, ], Z, threads = 1)),
+  expect_equal(strip(ntk_kernel_like(G, Z, threads = 1)),
                strip(grm(X[-2, ], Z, threads = 1)))
   A <- ntk_kernel(X[-2, ], depth = 3, sigma_b = 0.1, threads = 1)
-  expect_identical(kernel_like(A, X[-2, ], Z, threads = 1),
+  expect_identical(ntk_kernel_like(A, Z, threads = 1),
                    ntk_kernel(X[-2, ], Z, depth = 3, sigma_b = 0.1, threads = 1))
-  expect_error(kernel_like(strip(A), X[-2, ], Z), "`K`")
-  expect_error(kernel_like(A, X, Z), "`X`")
+  expect_error(ntk_kernel_like(strip(A), Z), "`K`")
+  expect_error(ntk_kernel_like(A, Z[, 1:5]), "`newdata`")
 })

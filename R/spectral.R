@@ -1,0 +1,118 @@
+#' The spectral decomposition of a training kernel, built once and reused
+#'
+#' Decomposes the training kernel `K` of the individuals `obs`, with the fixed-effect
+#' design `X` projected out, once, in C: \eqn{Q_2' K Q_2 = G T G'} where \eqn{X = Q_1 R}
+#' and \eqn{Q_2} spans the complement of `X`.  Every consumer of the package works from
+#' this one object: [ntk_lmm()] (every method, every trait of a phenotype matrix),
+#' [ntk_krr()] (the fit at any lambda, the closed-form criteria) and, inside
+#' [ntk_study()], NTK-LMM and NTK-KRR of the same replicate.  Build it yourself to fit
+#' many phenotypes, covariate-free models or lambdas against one kernel without paying for
+#' the decomposition again; pass it as `spectral =`.
+#'
+#' Two forms, chosen per job:
+#' * `"tridiag"` (the default of [ntk_lmm()] and of cross-validated [ntk_krr()]): the
+#'   Householder tridiagonal form of LAPACK `dsytrd` (\eqn{4/3 m^3} flops), no
+#'   eigenvectors: the eigenvalues come from `dsterf` (\eqn{O(m^2)}), every variance
+#'   component iteration, BLUP and lambda is a tridiagonal solve (\eqn{O(m)}) and one
+#'   application of the reflectors (\eqn{O(m^2)}, all traits or lambdas together);
+#' * `"eigen"`: explicit eigenvectors by divide and conquer (LAPACK `dsyevd`, falling
+#'   back on `dsyevr` when its \eqn{2 m^2} workspace cannot be allocated), needed by the
+#'   leave-one-out criterion and used by the closed-form criteria of [ntk_krr()].
+#'
+#' @param K symmetric positive semi-definite `n x n` kernel.
+#' @param X optional fixed-effect design (`length(obs)` rows, full column rank, with the
+#'   intercept column when one is wanted), projected out; `NULL`: no projection.
+#' @param obs indices of the individuals (rows of `K`) to decompose; default all.
+#' @param method `"tridiag"` or `"eigen"`.
+#' @return An object of class `ntk_spectral`: a list with the decomposition (`values`, the
+#'   eigenvalues of the projected kernel in decreasing order, and the basis), `obs`,
+#'   the design `X`, `n` (individuals decomposed), `p` (columns projected out), `m = n - p`,
+#'   `method`, the kernel's dimension and row names.  It holds no copy of `K`.
+#' @examples
+#' set.seed(1)
+#' G <- scale(matrix(rbinom(100 * 200, 2, 0.3), 100))
+#' K <- tcrossprod(G) / 200
+#' S <- ntk_spectral(K, X = matrix(1, 100, 1))
+#' S
+#' # the eigenvalues of the centred kernel, as eigen() gives them
+#' P0 <- diag(100) - 1 / 100
+#' all.equal(S$values[1:5], eigen(P0 %*% K %*% P0)$values[1:5])
+#' # many traits against one decomposition
+#' Y <- matrix(rnorm(100 * 3), 100, 3)
+#' fits <- ntk_lmm(Y, K, spectral = S)
+#' @export
+ntk_spectral <- function(K, X = NULL, obs = NULL, method = c("tridiag", "eigen")) {
+  method <- check_choice(method, c("tridiag", "eigen"), "method")
+  K <- check_kernel(K, "K")
+  n <- nrow(K)
+  if (is.null(obs)) obs <- seq_len(n)
+  if (!is.numeric(obs) || anyNA(obs) || any(obs < 1 | obs > n) || any(obs != round(obs)) ||
+      anyDuplicated(obs))
+    stop_arg("obs", "must be distinct row indices of `K` (1..", n, ").")
+  if (!is.null(X)) {
+    X <- check_numeric_matrix(X, "X", min_rows = 1L)
+    if (nrow(X) != length(obs))
+      stop_arg("X", "must have one row per individual of `obs` (", length(obs), "), not ",
+               nrow(X), ".")
+    if (ncol(X) >= length(obs))
+      stop_arg("X", "has as many columns as individuals: nothing is left to decompose.")
+  }
+  spectral_make(K, as.integer(obs), X, method)
+}
+
+# The one constructor (no argument checks): the C decomposition plus what consumers check.
+spectral_make <- function(K, obs, X, method) {
+  n <- length(obs)
+  need <- 8 * (as.numeric(n)^2 * (if (method == "eigen") 3 else 2))
+  spectral_check_memory(need, "K")
+  idx <- if (length(obs) == nrow(K) && identical(obs, seq_len(nrow(K)))) NULL else obs
+  s <- .Call(C_spectral_build, K, idx, X, spectral_mode_code[[method]])
+  s$method <- method
+  s$obs <- obs
+  s$X <- X
+  s$K_dim <- nrow(K)
+  s$K_names <- rownames(K)
+  class(s) <- "ntk_spectral"
+  s
+}
+
+spectral_mode_code <- c(eigen = 0L, tridiag = 1L)
+
+spectral_check_memory <- function(bytes, arg) {
+  max_gb <- getOption("ntkgen.max_kernel_gb", 16)
+  if (bytes > max_gb * 1024^3)
+    stop_arg(arg, "is too large to decompose: about ", signif(bytes / 1024^3, 3),
+             " GB of work space needed, more than the limit of ", max_gb,
+             " GB (option `ntkgen.max_kernel_gb`).")
+}
+
+# Is `s` a decomposition of the kernel K over `obs` with the design X projected out?
+# Returns NULL when it is, else the reason (for an error naming `spectral`).
+spectral_mismatch <- function(s, K, obs, X) {
+  if (!inherits(s, "ntk_spectral")) return("must be an object made by ntk_spectral()")
+  if (!identical(as.integer(s$K_dim), nrow(K)))
+    return(sprintf("was made from a %d x %d kernel, not %d x %d", s$K_dim, s$K_dim,
+                   nrow(K), ncol(K)))
+  if (!identical(as.integer(s$obs), as.integer(obs)))
+    return("was made for another set of individuals (the observed `y`)")
+  px <- if (is.null(X)) 0L else ncol(X)
+  if (s$p != px) return(sprintf("projects out %d column(s), the model has %d", s$p, px))
+  if (px > 0L && !isTRUE(all.equal(unname(s$X), unname(X), tolerance = 1e-12)))
+    return("was made with another fixed-effect design")
+  NULL
+}
+
+#' @export
+print.ntk_spectral <- function(x, ...) {
+  cat("Spectral decomposition (ntk_spectral), ",
+      if (x$method == "eigen") "eigenvectors (dsyevd)" else "tridiagonal form (dsytrd)",
+      "\n", sep = "")
+  cat("  individuals: ", x$n, " of a ", x$K_dim, " x ", x$K_dim, " kernel; ", x$p,
+      " fixed-effect column(s) projected out; dimension ", x$m, "\n", sep = "")
+  cat("  eigenvalues: ", format(x$values[1L], digits = 4), " .. ",
+      format(x$values[x$m], digits = 4), " (trace ", format(x$trace, digits = 4), ")\n",
+      sep = "")
+  cat("  basis: ", length(x$basis), " doubles (", signif(8 * length(x$basis) / 2^20, 3),
+      " MB)\n", sep = "")
+  invisible(x)
+}
