@@ -141,8 +141,6 @@ check_width <- function(width) {
   check_number(width, "width", lower = 1, upper = .Machine$integer.max, integer = TRUE)
 }
 
-kernel_kind_code <- c(grm = 0L, analytic = 1L, empirical = 2L)
-normalize_code <- c(none = 0L, unit = 1L, paper = 2L)
 
 # Bytes the computation holds at its peak: result, standardised copies, activations.
 kernel_bytes <- function(n, m, p, kind, width, depth) {
@@ -193,9 +191,9 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
     settings$rng_state <- get(".Random.seed", envir = globalenv(), inherits = FALSE)
   }
   rm(X, Z)
-  .Call(C_ntk_kernel, prep$X, prep$Z, kernel_kind_code[[kind]], as.integer(depth),
+  .Call(C_ntk_kernel, prep$X, prep$Z, ntk_code("kernel_kind", kind), as.integer(depth),
         if (is.finite(width)) as.integer(width) else 0L, as.double(sigma_w),
-        as.double(sigma_b), as.integer(n_init), normalize_code[[normalize]],
+        as.double(sigma_b), as.integer(n_init), ntk_code("normalize", normalize),
         as.integer(threads), as.integer(dev == "cuda"), settings, dn)
 }
 
@@ -242,6 +240,13 @@ prepare_genotypes <- function(X, Z, standardize, threads, quiet = FALSE) {
   names(center) <- names(scale) <- colnames(X)[keep]
   list(X = sx[[1L]], Z = if (is.null(sz)) NULL else sz[[1L]], center = center,
        scale = scale, keep = keep, p = length(keep))
+}
+
+# (X - center) / scale column by column (all columns kept), by the C routine that
+# standardises kernel inputs; scale must be > 0.
+standardize_columns <- function(X, center, scale, threads = 1L) {
+  .Call(C_standardize, X, seq_len(ncol(X)), as.double(center), as.double(scale),
+        as.integer(threads))[[1L]]
 }
 
 col_label <- function(X, j) {

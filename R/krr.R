@@ -102,7 +102,8 @@
 #'
 #' @param y numeric phenotype vector of length `n`, or an `n x t` matrix of traits (a
 #'   list of `t` fits of class `ntk_krr_list` is returned; the closed-form criteria and the
-#'   final fits share one decomposition).  Named `y` is matched to the row names of `K`. `NA` entries are not used for
+#'   final fits share one decomposition, and for `"cv"` the folds are drawn once and each
+#'   fold's decomposition serves every trait with the same observed individuals).  Named `y` is matched to the row names of `K`. `NA` entries are not used for
 #'   fitting (nor in any fold); their values are predicted (see [fitted.ntk_krr()]).
 #' @param K symmetric positive semi-definite `n x n` training kernel, rows and columns
 #'   in the order of `y`.
@@ -188,11 +189,29 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
   mi <- match_individuals(Y, if (is.null(Xm)) matrix(0, n, 0L) else Xm, list(K), "K")
   Y <- mi$Y
   if (!is.null(Xm)) X <- mi$X
+  # cross-validation of every trait with the same observed individuals at once: the folds
+  # are drawn once and each fold's decomposition serves all of them
+  pre <- vector("list", ncol(Y))
+  if (criterion == "cv" && ncol(Y) > 1L) {
+    pattern <- apply(is.na(Y), 2L, function(v) paste(which(v), collapse = ","))
+    for (pat in unique(pattern)) {
+      cols <- which(pattern == pat)
+      obs <- which(!is.na(Y[, cols[1L]]))
+      Z <- krr_design(X, n, obs)
+      lam <- krr_grid(lambda, K, obs, nlambda, lambda_range)
+      fo <- krr_folds(foldid, nfolds, n, obs, Z)
+      cv <- .Call(C_krr_cv, K, Y[, cols, drop = FALSE], fo$fold0, fo$nfolds, Z,
+                  as.integer(offset == "gls"), lam)
+      for (j in seq_along(cols))
+        pre[[cols[j]]] <- list(fo = fo, cvraw = matrix(cv$cvraw[, , j], fo$nfolds, length(lam)),
+                               pred = matrix(cv$pred[, , j], n, length(lam)))
+    }
+  }
   shared <- spectral
   fits <- vector("list", ncol(Y))
   for (j in seq_len(ncol(Y))) {
     fit <- krr_fit_one(stats::setNames(Y[, j], rownames(Y)), K, lambda, nfolds, foldid,
-                       criterion, X, offset, nlambda, lambda_range, shared, cl)
+                       criterion, X, offset, nlambda, lambda_range, shared, cl, pre[[j]])
     # the next trait with the same observed individuals reuses the decomposition
     shared <- fit$spectral
     if (ncol(Y) > 1L) fit$trait <- colnames(Y)[j]
@@ -228,7 +247,7 @@ krr_check_trait <- function(y, arg) {
 }
 
 krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlambda,
-                        lambda_range, spectral, cl) {
+                        lambda_range, spectral, cl, pre = NULL) {
   gls <- as.integer(offset == "gls")
   n <- length(y)
   obs <- which(!is.na(y))
@@ -260,8 +279,14 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   out <- list(call = cl, criterion = criterion, offset = offset, lambda = lambda,
               lambda_kare = lambda / nobs)
   if (criterion == "cv") {
-    fo <- krr_folds(foldid, nfolds, n, obs, Z)
-    cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, Z, gls, lambda)
+    if (is.null(pre)) {
+      fo <- krr_folds(foldid, nfolds, n, obs, Z)
+      cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, Z, gls, lambda)
+      cv <- list(cvraw = matrix(cv$cvraw, fo$nfolds, nlam), pred = matrix(cv$pred, n, nlam))
+    } else {
+      fo <- pre$fo
+      cv <- pre
+    }
     w <- tabulate(fo$fold0[obs], fo$nfolds)
     cvm <- drop(crossprod(w, cv$cvraw)) / sum(w)
     dev <- sweep(cv$cvraw, 2L, cvm)^2
@@ -279,8 +304,7 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
     lambda.1se <- max(lambda[cvm <= cvm[idmin] + cvsd[idmin]])
     id1se <- match(lambda.1se, lambda)
   } else {
-    which <- match(criterion, c("kare", "gcv", "loo")) - 1L
-    cvm <- .Call(C_krr_criterion, S, yo, Zo, gls, lambda, which)
+    cvm <- .Call(C_krr_criterion, S, yo, Zo, gls, lambda, ntk_code("criterion", criterion))
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
                        loo = "Leave-one-out mean-squared error")
     out$cvm <- cvm

@@ -91,9 +91,9 @@
 #' @return An object of class `ntk_lmm`, a list with `call`, `method`, `theta` (variance
 #'   components, residual last), `se`, `vcov_theta`, `h2`, `h2_se`, `h2_raw`, `h2_raw_se`,
 #'   `vp`, `vp_se`, `ck` (kernel scales \eqn{c_K}), `b`, `vcov_b`, `blup` (n x q genetic
-#'   values of all individuals), `fitted`, `residuals`, `alpha` (\eqn{V^{-1}(y - Xb)} over
+#'   values of all individuals), `fitted.values`, `residuals`, `alpha` (\eqn{V^{-1}(y - Xb)} over
 #'   the observed individuals) and `obs` (their indices), `loglik` (REML), `iter`,
-#'   `converged`, `constrained`, `n`, `n_obs`.  Methods: `print`, `summary`, `coef`, `vcov`,
+#'   `converged`, `constrained`, `n`, `nobs` (observed individuals).  Methods: `print`, `summary`, `coef`, `vcov`,
 #'   [ranef()], `fitted`, `residuals`, `logLik`, `predict`.
 #' @references Rao, C. R. (1971). Estimation of variance and covariance components -
 #'   MINQUE theory. *Journal of Multivariate Analysis* 1, 257-275.
@@ -174,7 +174,6 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
 }
 
 lmm_methods <- c("minque1", "minque0", "iminque", "reml")
-lmm_method_code <- c(minque0 = 0L, minque1 = 1L, iminque = 2L, reml = 3L)
 
 lmm_check_method <- function(method) check_choice(method, lmm_methods, "method", partial = TRUE)
 
@@ -263,13 +262,13 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
     Ys <- sweep(Y[obs, cols, drop = FALSE], 2L, sy, "/")
     if (q == 1L) {
       S <- lmm_spectral(spectral, K[[1L]], obs, Xo, kl$args[1L])
-      rs <- .Call(C_lmm_fit_spectral, S, Ys, lmm_method_code[[method]],
+      rs <- .Call(C_lmm_fit_spectral, S, Ys, ntk_code("lmm_method", method),
                   as.integer(constrain), tol, maxit)
       for (j in seq_along(cols)) rs[[j]]$ck <- c(S$trace / S$m, 1)
     } else {
       Ko <- if (length(obs) < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
       rs <- lapply(seq_along(cols), function(j)
-        .Call(C_lmm_fit, Ys[, j], Xo, unname(Ko), lmm_method_code[[method]],
+        .Call(C_lmm_fit, Ys[, j], Xo, unname(Ko), ntk_code("lmm_method", method),
               as.integer(constrain), tol, maxit))
     }
     rs <- lapply(seq_along(cols), function(j)
@@ -344,15 +343,15 @@ lmm_check_status <- function(r, args, trait, ntrait) {
   who <- if (ntrait > 1L) paste0(" (trait \"", trait, "\")") else ""
   if (r$bad_kernel > 0L) {
     a <- args[r$bad_kernel]
-    if (st == -3L)
+    if (st == ntk_code("status", "not_pd"))
       stop_arg(a, "is not positive semi-definite (over the observed individuals, with the ",
                "fixed effects projected out, K + 1e-6 tr(K) I has no Cholesky factor).")
     stop_arg(a, "has no variance left once the fixed effects are projected out.")
   }
-  if (st == -3L)
+  if (st == ntk_code("status", "not_pd"))
     stop("ntk_lmm: V is not positive definite at the estimates", who,
          " (try `constrain` = TRUE)", call. = FALSE)
-  if (st == -10L)
+  if (st == ntk_code("status", "singular"))
     stop("ntk_lmm: singular MINQUE system", who, ": the variance components are not ",
          "identifiable (is a kernel in `K` proportional to the identity, i.e. to the ",
          "residual, or are the kernels linearly dependent once `X` is projected out?)",
@@ -430,10 +429,10 @@ lmm_build <- function(r, y, K, X, obs, knames, method, constrain, Kalpha) {
   structure(list(
     call = NULL, method = method, theta = theta, se = se, vcov_theta = vt,
     h2 = h2, h2_se = h2_se, h2_raw = h2_raw, h2_raw_se = h2_raw_se, vp = tot, vp_se = vp_se,
-    ck = ck, b = b, vcov_b = vb, blup = blup, fitted = fitted, residuals = res,
+    ck = ck, b = b, vcov_b = vb, blup = blup, fitted.values = fitted, residuals = res,
     alpha = alpha, obs = obs, loglik = r$loglik, iter = r$iter,
     converged = r$converged, constrained = comp[fixed], constrain = constrain,
     weights = stats::setNames(r$weights, comp), S = r$S, v_pd = r$v_pd,
-    n = n, n_obs = length(obs), kernel_names = knames, y = y
+    n = n, nobs = length(obs), kernel_names = knames, y = y
   ), class = "ntk_lmm")
 }

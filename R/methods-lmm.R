@@ -37,8 +37,8 @@ NULL
 print.ntk_lmm <- function(x, digits = 4L, ...) {
   cat("Linear mixed model (ntk_lmm), method ", x$method, "\n", sep = "")
   if (!is.null(x$call)) cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
-  cat(x$n_obs, " observed individuals", if (x$n > x$n_obs)
-    paste0(", ", x$n - x$n_obs, " with missing phenotype (predicted)"), "\n", sep = "")
+  cat(x$nobs, " observed individuals", if (x$n > x$nobs)
+    paste0(", ", x$n - x$nobs, " with missing phenotype (predicted)"), "\n", sep = "")
   cat("\nVariance components:\n")
   print(signif(rbind(estimate = x$theta, SE = x$se), digits))
   cat("\nHeritability (c_K scaled):\n")
@@ -75,7 +75,7 @@ summary.ntk_lmm <- function(object, ...) {
   }
   structure(list(call = object$call, method = object$method, varcomp = vc, fixed = fx,
                  ck = object$ck[seq_len(q)], loglik = object$loglik, n = object$n,
-                 n_obs = object$n_obs, constrained = object$constrained,
+                 nobs = object$nobs, constrained = object$constrained,
                  iter = object$iter, converged = object$converged),
             class = "summary.ntk_lmm")
 }
@@ -91,7 +91,7 @@ print.summary.ntk_lmm <- function(x, digits = 4L, ...) {
   vc$SE <- signif(vc$SE, digits)
   print(vc, row.names = FALSE)
   cat("logL (REML)\t", format(x$loglik, digits = digits + 3L), "\n", sep = "")
-  cat("n\t", x$n_obs, if (x$n > x$n_obs) paste0(" (+ ", x$n - x$n_obs, " predicted)"), "\n",
+  cat("n\t", x$nobs, if (x$n > x$nobs) paste0(" (+ ", x$n - x$nobs, " predicted)"), "\n",
       sep = "")
   cat("\nVp = sum_i V(K_i) c_K + V(e); kernel scales c_K: ",
       paste(names(x$ck), signif(x$ck, digits), sep = " = ", collapse = ", "), "\n", sep = "")
@@ -124,7 +124,7 @@ vcov.ntk_lmm <- function(object, which = c("fixed", "varcomp"), ...) {
 
 #' @rdname ntk_lmm-methods
 #' @export
-fitted.ntk_lmm <- function(object, ...) object$fitted
+fitted.ntk_lmm <- function(object, ...) object$fitted.values
 
 #' @rdname ntk_lmm-methods
 #' @export
@@ -134,7 +134,7 @@ residuals.ntk_lmm <- function(object, ...) object$residuals
 #' @export
 logLik.ntk_lmm <- function(object, ...) {
   structure(object$loglik, df = length(object$theta) + length(object$b),
-            nobs = object$n_obs, class = "logLik")
+            nobs = object$nobs, class = "logLik")
 }
 
 #' BLUPs of the genetic values of an `ntk_lmm` fit
@@ -211,7 +211,7 @@ predict.ntk_lmm <- function(object, K_new = NULL, X_new = NULL, newdata = NULL,
   }
   if (is.null(K_new) && is.null(newdata)) {
     if (!is.null(X_new)) stop_arg("K_new", "or `newdata` is needed to predict new individuals.")
-    return(object$fitted)
+    return(object$fitted.values)
   }
   K_new <- predict_kernels(object$recipe, object$kernel_names, object$n, newdata, K_new,
                            threads)
@@ -271,7 +271,87 @@ lmm_check_object <- function(object) {
   b <- object[["b"]]
   if (!is.numeric(b) || length(b) != length(object[["x_names"]])) bad("b")
   if (is.null(object[["terms"]]) && !flag(object[["intercept"]])) bad("intercept")
-  fv <- object[["fitted"]]
-  if (!is.numeric(fv) || length(fv) != n) bad("fitted")
+  fv <- object[["fitted.values"]]
+  if (!is.numeric(fv) || length(fv) != n) bad("fitted.values")
   invisible(object)
 }
+
+#' Fits of several traits against one kernel
+#'
+#' [ntk_lmm()] and [ntk_krr()] given an `n x t` phenotype matrix return a list of `t`
+#' fits (classes `ntk_lmm_list`, `ntk_krr_list`), one per trait, made from one
+#' decomposition of the kernel; each element is an ordinary `ntk_lmm` / `ntk_krr` fit.
+#' `print()` shows one line per trait; `coef()` gathers the variance components
+#' (`ntk_lmm_list`) as a trait x component matrix; `predict()` returns an `m x t` matrix.
+#'
+#' @param x,object a list of fits.
+#' @param digits significant digits.
+#' @param ... passed to the method of each fit (e.g. `newdata`, `K_new`, `s`).
+#' @return `print()`: `x` invisibly; `coef()`: a matrix; `predict()`: an `m x t` matrix.
+#' @examples
+#' set.seed(1)
+#' G <- matrix(rbinom(80 * 40, 2, 0.3), 80)
+#' K <- grm(G[1:60, ], threads = 1)
+#' Y <- matrix(rnorm(60 * 3), 60, 3, dimnames = list(NULL, c("a", "b", "c")))
+#' fits <- ntk_lmm(Y, K, method = "reml")
+#' fits
+#' coef(fits)
+#' dim(predict(fits, newdata = G[61:80, ], threads = 1))
+#' @name fit-lists
+NULL
+
+#' @rdname fit-lists
+#' @export
+print.ntk_lmm_list <- function(x, digits = 4L, ...) {
+  cat("ntk_lmm fits of ", length(x), " traits against one kernel (method ", x[[1L]]$method,
+      ")\n", sep = "")
+  tab <- data.frame(h2 = vapply(x, function(f) f$h2[1L], 0),
+                    h2_se = vapply(x, function(f) f$h2_se[1L], 0),
+                    genetic = vapply(x, function(f) f$theta[1L], 0),
+                    residual = vapply(x, function(f) f$theta[length(f$theta)], 0),
+                    nobs = vapply(x, function(f) f$nobs, 0L),
+                    converged = vapply(x, function(f) f$converged, NA))
+  print(signif(tab[seq_len(min(20L, nrow(tab))), 1:4], digits))
+  if (length(x) > 20L) cat("... ", length(x) - 20L, " more traits\n", sep = "")
+  invisible(x)
+}
+
+#' @rdname fit-lists
+#' @export
+coef.ntk_lmm_list <- function(object, ...) t(vapply(object, function(f) f$theta,
+                                                    object[[1L]]$theta))
+
+#' @rdname fit-lists
+#' @export
+predict.ntk_lmm_list <- function(object, ...) fit_list_predict(object, ...)
+
+#' @rdname fit-lists
+#' @export
+print.ntk_krr_list <- function(x, digits = 4L, ...) {
+  cat("ntk_krr fits of ", length(x), " traits against one kernel (criterion ",
+      x[[1L]]$criterion, ")\n", sep = "")
+  tab <- data.frame(lambda.min = vapply(x, function(f) f$lambda.min, 0),
+                    measure = vapply(x, function(f) f$cvm[f$index[1L, 1L]], 0))
+  print(signif(tab[seq_len(min(20L, nrow(tab))), , drop = FALSE], digits))
+  if (length(x) > 20L) cat("... ", length(x) - 20L, " more traits\n", sep = "")
+  invisible(x)
+}
+
+#' @rdname fit-lists
+#' @export
+predict.ntk_krr_list <- function(object, ...) fit_list_predict(object, ...)
+
+# Predictions of every fit of a list as the columns of a matrix; the test-by-train kernel
+# built from `newdata` once and shared.
+fit_list_predict <- function(object, newdata = NULL, K_new = NULL, threads = default_threads(),
+                             ...) {
+  if (!is.null(newdata)) {
+    K_new <- predict_kernels(object[[1L]]$recipe, object[[1L]]$kernel_names %||% "K",
+                             object[[1L]]$n, newdata, K_new, threads)
+    if (length(K_new) == 1L) K_new <- K_new[[1L]]
+  }
+  out <- lapply(object, function(f) stats::predict(f, K_new = K_new, ...))
+  do.call(cbind, out)
+}
+
+`%||%` <- function(a, b) if (is.null(a)) b else a

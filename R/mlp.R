@@ -102,8 +102,10 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
   bn_momentum <- check_number(bn_momentum, "bn_momentum", lower = 0, upper = 1)
 
   if (standardize) {
-    xc <- colMeans(X)
-    xs <- sqrt(colSums(sweep(X, 2L, xc)^2) / max(n - 1, 1))
+    # the package's one standardisation (src/ntk_prep.c); constant columns kept, centred
+    mom <- .Call(C_col_moments, X, 1L)
+    xc <- mom[[1L]]
+    xs <- mom[[2L]]
     xs[!(xs > 0)] <- 1
     yc <- mean(y)
     ys <- stats::sd(y)
@@ -111,7 +113,7 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
   } else {
     xc <- rep(0, ncol(X)); xs <- rep(1, ncol(X)); yc <- 0; ys <- 1
   }
-  Xs <- sweep(sweep(X, 2L, xc), 2L, xs, "/")
+  Xs <- standardize_columns(X, xc, xs)
   ysd <- (y - yc) / ys
 
   nv <- floor(validation * n)
@@ -171,7 +173,7 @@ predict.ntk_mlp <- function(object, newdata, ...) {
   if (ncol(Z) != length(object$x_center))
     stop_arg("newdata", "must have ", length(object$x_center), " columns like the training `X` (",
              ncol(Z), " given).")
-  Zs <- sweep(sweep(Z, 2L, object$x_center), 2L, object$x_scale, "/")
+  Zs <- standardize_columns(Z, object$x_center, object$x_scale)
   s <- object$settings
   pred <- .Call(C_mlp_predict, object$theta, object$run_mean, object$run_var, Zs,
                 s$hidden, s$batch_norm, s$bn_eps)

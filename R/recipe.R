@@ -68,10 +68,7 @@ recipe_kernel <- function(s, newdata, arg, threads = default_threads()) {
   }
   threads <- check_threads(threads)
   if (identical(s$kind, "empirical")) {
-    had <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
-    old <- if (had) get(".Random.seed", envir = globalenv(), inherits = FALSE)
-    on.exit(if (had) assign(".Random.seed", old, envir = globalenv())
-            else rm(".Random.seed", envir = globalenv()), add = TRUE)
+    rng_preserve()
     assign(".Random.seed", s$rng_state, envir = globalenv())
   }
   dev <- if (identical(s$device, "cuda")) "cuda" else "cpu"

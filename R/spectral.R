@@ -66,7 +66,7 @@ spectral_make <- function(K, obs, X, method) {
   need <- 8 * (as.numeric(n)^2 * (if (method == "eigen") 3 else 2))
   spectral_check_memory(need, "K")
   idx <- if (length(obs) == nrow(K) && identical(obs, seq_len(nrow(K)))) NULL else obs
-  s <- .Call(C_spectral_build, K, idx, X, spectral_mode_code[[method]])
+  s <- .Call(C_spectral_build, K, idx, X, ntk_code("spectral", method))
   s$method <- method
   s$obs <- obs
   s$X <- X
@@ -76,7 +76,8 @@ spectral_make <- function(K, obs, X, method) {
   s
 }
 
-spectral_mode_code <- c(eigen = 0L, tridiag = 1L)
+# The basis B (n x m) of the decomposition as an explicit matrix (for checks).
+spectral_basis <- function(s) .Call(C_spectral_apply, s, diag(s$m), 1L)
 
 spectral_check_memory <- function(bytes, arg) {
   max_gb <- getOption("ntkgen.max_kernel_gb", 16)

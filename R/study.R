@@ -163,16 +163,7 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
   ntask <- nrow(grid)
   seeds <- study_seeds(ntask, seed)
   # the replicates reset the global generator; put the caller's back afterwards
-  genv <- globalenv()
-  old_kind <- RNGkind()
-  old_seed <- get0(".Random.seed", envir = genv, inherits = FALSE)
-  on.exit({
-    RNGkind(old_kind[1L], old_kind[2L], old_kind[3L])
-    if (is.null(old_seed)) {
-      if (exists(".Random.seed", envir = genv, inherits = FALSE))
-        rm(".Random.seed", envir = genv)
-    } else assign(".Random.seed", old_seed, envir = genv)
-  }, add = TRUE)
+  rng_preserve()
 
   parallel_run <- study_use_future()
   cfg <- list(model = model, n = n, ntrain = ntrain, h2 = h2, methods = methods,

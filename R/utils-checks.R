@@ -123,3 +123,28 @@ check_covariates <- function(X, n, arg = "X", per = "element of `y`") {
   colnames(X)[bad] <- paste0(arg, which(bad))
   X
 }
+
+# The integer code of `name` in one of the C tables (ntkgen.h, read once by C_codes).
+ntk_code <- function(table, name) {
+  codes <- ntk_state$codes
+  if (is.null(codes)) codes <- ntk_state$codes <- .Call(C_codes)
+  v <- codes[[table]][name]
+  if (is.na(v)) stop("internal: no code for \"", name, "\" in table ", table, call. = FALSE)
+  unname(v)
+}
+
+# Saves the global RNG (kind and state) and restores it when the calling function exits,
+# however it exits: the one save/restore of the package.
+rng_preserve <- function(frame = parent.frame()) {
+  genv <- globalenv()
+  kind <- RNGkind()
+  seed <- get0(".Random.seed", envir = genv, inherits = FALSE)
+  restore <- function() {
+    RNGkind(kind[1L], kind[2L], kind[3L])
+    if (is.null(seed)) {
+      if (exists(".Random.seed", envir = genv, inherits = FALSE)) rm(".Random.seed", envir = genv)
+    } else assign(".Random.seed", seed, envir = genv)
+  }
+  do.call(on.exit, list(bquote(.(restore)()), add = TRUE), envir = frame)
+  invisible()
+}

@@ -3,11 +3,12 @@
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 
-/* r_spectral.c */
+/* r_spectral.c, r_util.c */
 extern SEXP C_spectral_build(SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_spectral_apply(SEXP, SEXP, SEXP);
 extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
+extern SEXP C_codes(void);
 extern SEXP C_matrix_scan(SEXP);
 /* r_cuda.c */
 extern SEXP C_cuda_device_count(void);
@@ -36,6 +37,7 @@ static const R_CallMethodDef CallEntries[] = {
   {"spectral_apply", (DL_FUNC) &C_spectral_apply, 3},
   {"build_info", (DL_FUNC) &C_build_info,  0},
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
+  {"codes", (DL_FUNC) &C_codes, 0},
   {"matrix_scan", (DL_FUNC) &C_matrix_scan, 1},
   /* r_cuda.c */
   {"cuda_device_count", (DL_FUNC) &C_cuda_device_count, 0},

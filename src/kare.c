@@ -125,7 +125,7 @@ int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const do
     }
     /* (I - S) y = lambda U (w * t), tr(I - S) = lambda den; KARE: the same ratio
      * written on the K/n scale, where the factors lambda^2 (n^2) cancel */
-    if (which == 1) { num *= lam * lam; den *= lam; }
+    if (which == NTK_CRIT_GCV) { num *= lam * lam; den *= lam; }
     value[l] = (double) n * num / (den * den);
   }
 done:
@@ -235,8 +235,8 @@ int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const doubl
 {
   *info = 0;
   int n = s->n;
-  if (s->mode != NTK_SPEC_EIGEN || s->p != 0 || n <= q || q < 1 || nlam < 1 || which < 0 ||
-      which > 2)
+  if (s->mode != NTK_SPEC_EIGEN || s->p != 0 || n <= q || q < 1 || nlam < 1 ||
+      (which != NTK_CRIT_KARE && which != NTK_CRIT_GCV && which != NTK_CRIT_LOO))
     return NTK_ERR_ARG;
   double *resp = malloc((size_t) n * sizeof(double));
   double *beta = malloc((size_t) q * sizeof(double));
@@ -254,7 +254,7 @@ int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const doubl
   }
   if ((st = ntk_spectral_rotate(s, 1, resp, NULL, ty))) goto done;
   if ((st = ntk_spectral_rotate(s, q, Z, NULL, Zr))) goto done;
-  if (which == 2) st = ntk_loo_eigen(n, s->values, s->basis, ty, q, Zr, gls, nlam, lambda, value);
+  if (which == NTK_CRIT_LOO) st = ntk_loo_eigen(n, s->values, s->basis, ty, q, Zr, gls, nlam, lambda, value);
   else st = ntk_kare_gcv_eigen(n, s->values, ty, q, Zr, gls, nlam, lambda, which, value);
 done:
   free(resp); free(beta); free(ty); free(Zr); free(ix);

@@ -192,20 +192,21 @@ done:
   return st;
 }
 
-/* K-fold CV of KRR over a lambda grid (see the top of this file).
- * K: n x n symmetric kernel; y: n (read only where fold > 0); fold: n ints in
+/* K-fold CV of KRR over a lambda grid (see the top of this file), for nt traits at once:
+ * one decomposition per fold serves them all.
+ * K: n x n symmetric kernel; Y: n x nt (read only where fold > 0); fold: n ints in
  * 0..nfolds (0 = not used, e.g. y missing); Z: n x q offset design; gls: offset by OLS
  * (0) or GLS per lambda (1); lambda: nlam > 0.
- * fold_mse: nfolds x nlam mean squared held-out error; pred: n x nlam held-out
+ * fold_mse: nfolds x nlam x nt mean squared held-out errors; pred: n x nlam x nt held-out
  * predictions (rows with fold 0 untouched), may be NULL.
  * Cost per fold: 4/3 n_T^3 (dsytrd) + O(n_T^2 nlam) back-rotation
  * + O(n_V n_T nlam) prediction; memory O(n_T^2 + n_V n_T + (n_T + n_V) nlam). */
-int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfolds,
+int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold, int nfolds,
                int q, const double *Z, int gls, int nlam, const double *lambda,
                double *fold_mse, double *pred, int *info)
 {
   *info = 0;
-  if (n < 2 || nfolds < 2 || q < 1 || nlam < 1) return NTK_ERR_ARG;
+  if (n < 2 || nt < 1 || nfolds < 2 || q < 1 || nlam < 1) return NTK_ERR_ARG;
   for (int i = 0; i < n; i++) if (fold[i] < 0 || fold[i] > nfolds) return NTK_ERR_ARG;
   for (int l = 0; l < nlam; l++) if (!(lambda[l] > 0.0)) return NTK_ERR_ARG;
 
@@ -221,45 +222,49 @@ int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfo
   if (!itr || !ite || !betas || !yt || !Zt) { st = NTK_ERR_ALLOC; goto done; }
 
   for (int f = 1; f <= nfolds; f++) {
-    int nt = 0, nv = 0;
+    int ntr = 0, nv = 0;
     for (int i = 0; i < n; i++) {
       if (fold[i] == 0) continue;
-      if (fold[i] == f) ite[nv++] = i; else itr[nt++] = i;
+      if (fold[i] == f) ite[nv++] = i; else itr[ntr++] = i;
     }
-    if (nv < 1 || nt <= q) { st = NTK_ERR_ARG; goto done; }
-    for (int i = 0; i < nt; i++) yt[i] = y[itr[i]];
+    if (nv < 1 || ntr <= q) { st = NTK_ERR_ARG; goto done; }
     for (int j = 0; j < q; j++)
-      for (int i = 0; i < nt; i++) Zt[i + (size_t) j * nt] = Z[itr[i] + (size_t) j * n];
+      for (int i = 0; i < ntr; i++) Zt[i + (size_t) j * ntr] = Z[itr[i] + (size_t) j * n];
 
-    if ((st = ntk_spectral_alloc(nt, 0, NTK_SPEC_TRIDIAG, &sp))) goto done;
-    st = ntk_spectral_build(n, K, nt, itr, 0, NULL, NTK_SPEC_TRIDIAG, &sp, info);
+    if ((st = ntk_spectral_alloc(ntr, 0, NTK_SPEC_TRIDIAG, &sp))) goto done;
+    st = ntk_spectral_build(n, K, ntr, itr, 0, NULL, NTK_SPEC_TRIDIAG, &sp, info);
     if (st) goto done;
-    alpha = malloc((size_t) nt * nlam * sizeof(double));
-    Kvt = malloc((size_t) nv * nt * sizeof(double));
+    alpha = malloc((size_t) ntr * nlam * sizeof(double));
+    Kvt = malloc((size_t) nv * ntr * sizeof(double));
     P = malloc((size_t) nv * nlam * sizeof(double));
     if (!alpha || !Kvt || !P) { st = NTK_ERR_ALLOC; goto done; }
-    st = ntk_krr_spectral_fit(&sp, yt, q, Zt, gls, nlam, lambda, betas, alpha, info);
-    ntk_spectral_free(&sp);
-    if (st) goto done;
-    ntk_gather(n, K, nv, ite, nt, itr, Kvt);
-    char nn = 'N';
-    double d1 = 1.0, d0 = 0.0;
-    F77_CALL(dgemm)(&nn, &nn, &nv, &nlam, &nt, &d1, Kvt, &nv, alpha, &nt, &d0, P, &nv
-                    FCONE FCONE);
-    for (int l = 0; l < nlam; l++) {
-      double s = 0.0;
-      const double *pl = P + (size_t) l * nv, *bl = betas + (size_t) l * q;
-      for (int v = 0; v < nv; v++) {
-        int i = ite[v];
-        double off = 0.0;
-        for (int j = 0; j < q; j++) off += Z[i + (size_t) j * n] * bl[j];
-        double f_i = off + pl[v];
-        double r = y[i] - f_i;
-        s += r * r;
-        if (pred) pred[i + (size_t) l * n] = f_i;
+    ntk_gather(n, K, nv, ite, ntr, itr, Kvt);
+    /* every trait against the fold's one decomposition */
+    for (int t = 0; t < nt; t++) {
+      const double *y = Y + (size_t) t * n;
+      for (int i = 0; i < ntr; i++) yt[i] = y[itr[i]];
+      st = ntk_krr_spectral_fit(&sp, yt, q, Zt, gls, nlam, lambda, betas, alpha, info);
+      if (st) goto done;
+      char nn = 'N';
+      double d1 = 1.0, d0 = 0.0;
+      F77_CALL(dgemm)(&nn, &nn, &nv, &nlam, &ntr, &d1, Kvt, &nv, alpha, &ntr, &d0, P, &nv
+                      FCONE FCONE);
+      for (int l = 0; l < nlam; l++) {
+        double s = 0.0;
+        const double *pl = P + (size_t) l * nv, *bl = betas + (size_t) l * q;
+        for (int v = 0; v < nv; v++) {
+          int i = ite[v];
+          double off = 0.0;
+          for (int j = 0; j < q; j++) off += Z[i + (size_t) j * n] * bl[j];
+          double f_i = off + pl[v];
+          double r = y[i] - f_i;
+          s += r * r;
+          if (pred) pred[i + (size_t) l * n + (size_t) t * n * nlam] = f_i;
+        }
+        fold_mse[(f - 1) + (size_t) l * nfolds + (size_t) t * nfolds * nlam] = s / nv;
       }
-      fold_mse[(f - 1) + (size_t) l * nfolds] = s / nv;
     }
+    ntk_spectral_free(&sp);
     free(alpha); alpha = NULL;
     free(Kvt); Kvt = NULL;
     free(P); P = NULL;

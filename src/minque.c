@@ -6,11 +6,14 @@
  * factorisation X = Q1 R, Q = [Q1 Q2] (n x n orthogonal, Householder form), every kernel is
  * rotated once, Q' K Q = [K11 K12; K21 K22]; the REML quantities only involve the
  * m x m blocks K22 (m = n - p) and y2 = Q2' y, because P = Q2 (Q2' V Q2)^-1 Q2'.
- *   - one kernel: K22 = E diag(lambda) E' once (ntk_eigen_sym); then S, q, the average
- *     information, the REML log-likelihood and the sandwich are O(m) sums per evaluation;
+ *   - one kernel (ntk_lmm_fit_spectral): K22 = G T G' once, the decomposition of the
+ *     spectral engine (spectral.c; T tridiagonal, or diagonal with eigenvectors G); then
+ *     S, q, the average information, the REML log-likelihood and the sandwich need the
+ *     eigenvalues of T (sums, O(m)) and tridiagonal solves with w_g T + w_e I (O(m));
  *   - several kernels: one Cholesky V22 = U'U per evaluation and B_i = U^-T K_i U^-1, so
  *     that tr(P K_i P K_j) = sum(B_i * B_j) elementwise (no explicit inverse).
- * GLS: R b = y1 - V12 V22^-1 y2 and (X'V^-1 X)^-1 = R^-1 (V11 - V12 V22^-1 V21) R^-T. */
+ * GLS: R b = y1 - V12 V22^-1 y2 and (X'V^-1 X)^-1 = R^-1 (V11 - V12 V22^-1 V21) R^-T; with
+ * one kernel V12 V22^-1 = s2_g kt' (s2_g T + s2_e I)^-1 from the engine's kt = G' K12'. */
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -29,7 +32,7 @@ typedef struct {
   const double *y2;   /* Q2' y (m) */
   /* one kernel: the spectral object, y rotated into its basis, work vectors */
   const ntk_spectral *sp;
-  const double *lambda, *eta;
+  const double *values, *eta;  /* eigenvalues of T; y rotated */
   double *piv, *lw, *wu, *wt, *ws, *wz;
   /* several kernels */
   double **K22;       /* nk blocks m x m */
@@ -62,7 +65,7 @@ static int eval_spectral(lmm_engine *e, const double *w, int need, double *S, do
   double wg = w[0], we = w[1];
   double sl = 0, s00 = 0, s01 = 0, s11 = 0;
   for (int j = 0; j < m; j++) {
-    double l = e->lambda[j], d = wg * l + we;
+    double l = e->values[j], d = wg * l + we;
     if (!(d > 0)) return 1;
     double inv2 = 1.0 / (d * d);
     sl += log(d);
@@ -168,7 +171,7 @@ static int engine_sandwich(lmm_engine *e, const double *w0, const double *theta,
   if (e->sp) {
     double c00 = 0, c01 = 0, c11 = 0;
     for (int j = 0; j < m; j++) {
-      double l = e->lambda[j], d0 = w0[0] * l + w0[1], v = theta[0] * l + theta[1];
+      double l = e->values[j], d0 = w0[0] * l + w0[1], v = theta[0] * l + theta[1];
       double r = v / (d0 * d0);
       r = r * r;
       c00 += l * l * r; c01 += l * r; c11 += r;
@@ -639,7 +642,7 @@ int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
   if ((st = ntk_spectral_rotate(sp, nt, Y, p > 0 ? head : NULL, eta))) goto done;
   lmm_engine eng;
   memset(&eng, 0, sizeof(eng));
-  eng.k = k; eng.m = m; eng.nk = 1; eng.ck = ck; eng.sp = sp; eng.lambda = sp->values;
+  eng.k = k; eng.m = m; eng.nk = 1; eng.ck = ck; eng.sp = sp; eng.values = sp->values;
   eng.piv = piv; eng.lw = lw; eng.wu = wu; eng.wt = wt; eng.ws = ws; eng.wz = wz;
   w0[0] = ctl->method == NTK_LMM_MINQUE0 ? 0.0 : 1.0 / ck[0];
   w0[1] = 1.0;

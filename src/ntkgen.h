@@ -18,11 +18,16 @@ enum {
   NTK_ERR_INTERRUPTED  =  -5, /* the user interrupted */
   NTK_ERR_CUDA         =  -6, /* a CUDA / cuBLAS call failed */
   NTK_ERR_NO_CUDA      =  -7, /* CUDA requested but not compiled in / no device */
-  NTK_ERR_NOT_CONVERGED=  -8, /* an iteration did not converge */
   NTK_ERR_IO           =  -9, /* file could not be read / bad format */
   NTK_ERR_SINGULAR     = -10, /* singular system */
   NTK_ERR_NONFINITE    = -11  /* a non-finite value appeared */
 };
+
+/* The codes that cross .Call, in one place: R reads these tables (C_codes), never its
+ * own copy of the numbers. */
+enum { NTK_KIND_GRM = 0, NTK_KIND_ANALYTIC = 1, NTK_KIND_EMPIRICAL = 2 };
+enum { NTK_NORM_NONE = 0, NTK_NORM_UNIT = 1, NTK_NORM_PAPER = 2 };
+enum { NTK_CRIT_KARE = 0, NTK_CRIT_GCV = 1, NTK_CRIT_LOO = 2 };
 
 /* Message for a status code (static string). */
 const char *ntk_status_message(int status);
@@ -135,11 +140,12 @@ int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *Z,
  * beta = (Zr' W Zr)^-1 Zr' W ty, t = ty - Zr beta, chol = Cholesky factor.  O(n q^2). */
 int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double *w,
                   double *beta, double *t, double *chol);
-/* K-fold CV over a lambda grid.  fold: n ints in 0..nfolds (0 = unused); gls: offset
- * by OLS once per fold (0) or by GLS per lambda (1); fold_mse: nfolds x nlam; pred:
- * n x nlam held-out predictions (or NULL).  One eigendecomposition per fold.
- * Cost per fold O(nT^3 + nV nT^2 + nV nT nlam + nT q^2 nlam). */
-int ntk_krr_cv(int n, const double *K, const double *y, const int *fold, int nfolds,
+/* K-fold CV over a lambda grid for the nt traits in the columns of Y (n x nt).  fold: n
+ * ints in 0..nfolds (0 = unused); gls: offset by OLS once per fold (0) or by GLS per
+ * lambda (1); fold_mse: nfolds x nlam x nt; pred: n x nlam x nt held-out predictions (or
+ * NULL).  One tridiagonal decomposition per fold serves every trait and lambda.
+ * Cost per fold 4/3 nT^3 + nt (nT^2 nlam + nV nT nlam + nT q^2 nlam). */
+int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold, int nfolds,
                int q, const double *Z, int gls, int nlam, const double *lambda,
                double *fold_mse, double *pred, int *info);
 /* KRR on the n individuals of the decomposition s of their kernel, for each lambda:

@@ -33,25 +33,36 @@ static void krr_stop(int st, const char *routine, int info)
   ntk_stop_on_status(st, routine, info);
 }
 
-/* krr_cv(K, y, fold, nfolds, Z, gls, lambda): list(cvraw = nfolds x nlam fold MSEs,
- * pred = n x nlam held-out predictions, NA where fold == 0) */
-SEXP C_krr_cv(SEXP K, SEXP y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lambda)
+/* krr_cv(K, Y, fold, nfolds, Z, gls, lambda): Y an n x t matrix of traits (or a vector);
+ * list(cvraw = nfolds x nlam x t fold MSEs, pred = n x nlam x t held-out predictions, NA
+ * where fold == 0) */
+SEXP C_krr_cv(SEXP K, SEXP Y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lambda)
 {
-  int n, q, nlam, nprot = 0, info = 0;
-  krr_args(K, y, Z, lambda, &n, &q, &nlam);
+  int n, q, nlam, nprot = 0, info = 0, nt = 1;
+  if (isMatrix(Y)) nt = INTEGER(getAttrib(Y, R_DimSymbol))[1];
+  if (nt < 1 || !isReal(Y)) error("`Y` must be a double matrix with at least one column");
+  int nr, nc;
+  ntk_arg_matrix(K, "K", &nr, &nc);
+  if (XLENGTH(Y) != (R_xlen_t) nr * nt) error("`Y` must have nrow(K) rows");
+  SEXP y1 = PROTECT(allocVector(REALSXP, nr)); nprot++;   /* for the shared checks */
+  krr_args(K, y1, Z, lambda, &n, &q, &nlam);
   int nf = ntk_arg_int(nfolds, "nfolds");
   if (nf < 2) error("`nfolds` must be at least 2");
   if (!isInteger(fold) || XLENGTH(fold) != n) error("`fold` must be an integer vector of length nrow(K)");
   const int *fo = INTEGER(fold);
   for (int i = 0; i < n; i++)
     if (fo[i] == NA_INTEGER || fo[i] < 0 || fo[i] > nf) error("`fold` out of range");
-  SEXP cvraw = PROTECT(allocMatrix(REALSXP, nf, nlam)); nprot++;
-  SEXP pred = PROTECT(allocMatrix(REALSXP, n, nlam)); nprot++;
+  SEXP dc = PROTECT(allocVector(INTSXP, 3)); nprot++;
+  INTEGER(dc)[0] = nf; INTEGER(dc)[1] = nlam; INTEGER(dc)[2] = nt;
+  SEXP cvraw = PROTECT(allocArray(REALSXP, dc)); nprot++;
+  SEXP dp = PROTECT(allocVector(INTSXP, 3)); nprot++;
+  INTEGER(dp)[0] = n; INTEGER(dp)[1] = nlam; INTEGER(dp)[2] = nt;
+  SEXP pred = PROTECT(allocArray(REALSXP, dp)); nprot++;
   double *pp = REAL(pred);
   for (R_xlen_t k = 0; k < XLENGTH(pred); k++) pp[k] = NA_REAL;
   int g = ntk_arg_int(gls, "gls");
-  int st = ntk_krr_cv(n, REAL(K), REAL(y), fo, nf, q, REAL(Z), g != 0, nlam, REAL(lambda),
-                      REAL(cvraw), pp, &info);
+  int st = ntk_krr_cv(n, REAL(K), nt, REAL(Y), fo, nf, q, REAL(Z), g != 0, nlam,
+                      REAL(lambda), REAL(cvraw), pp, &info);
   krr_stop(st, "ntk_krr_cv", info);
   const char *nms[2] = {"cvraw", "pred"};
   SEXP vals[2] = {cvraw, pred};

@@ -56,3 +56,48 @@ int ntk_interrupt_pending(void)
 {
   return R_ToplevelExec(check_interrupt_fn, NULL) == FALSE;
 }
+
+static SEXP code_table(int n, const char **names, const int *codes)
+{
+  SEXP v = PROTECT(allocVector(INTSXP, n)), nm = PROTECT(allocVector(STRSXP, n));
+  for (int i = 0; i < n; i++) {
+    INTEGER(v)[i] = codes[i];
+    SET_STRING_ELT(nm, i, mkChar(names[i]));
+  }
+  setAttrib(v, R_NamesSymbol, nm);
+  UNPROTECT(2);
+  return v;
+}
+
+/* codes(): the integer codes of ntkgen.h as named integer vectors, the one table R uses
+ * for methods, criteria, kernel kinds, normalisations, decompositions and statuses. */
+SEXP C_codes(void)
+{
+  static const char *lmm_n[] = { "minque0", "minque1", "iminque", "reml" };
+  static const int lmm_c[] = { NTK_LMM_MINQUE0, NTK_LMM_MINQUE1, NTK_LMM_IMINQUE, NTK_LMM_REML };
+  static const char *crit_n[] = { "kare", "gcv", "loo" };
+  static const int crit_c[] = { NTK_CRIT_KARE, NTK_CRIT_GCV, NTK_CRIT_LOO };
+  static const char *kind_n[] = { "grm", "analytic", "empirical" };
+  static const int kind_c[] = { NTK_KIND_GRM, NTK_KIND_ANALYTIC, NTK_KIND_EMPIRICAL };
+  static const char *norm_n[] = { "none", "unit", "paper" };
+  static const int norm_c[] = { NTK_NORM_NONE, NTK_NORM_UNIT, NTK_NORM_PAPER };
+  static const char *spec_n[] = { "eigen", "tridiag" };
+  static const int spec_c[] = { NTK_SPEC_EIGEN, NTK_SPEC_TRIDIAG };
+  static const char *st_n[] = { "ok", "alloc", "lapack", "not_pd", "arg", "interrupted",
+                                "cuda", "no_cuda", "io", "singular", "nonfinite" };
+  static const int st_c[] = { NTK_OK, NTK_ERR_ALLOC, NTK_ERR_LAPACK, NTK_ERR_NOT_PD,
+                              NTK_ERR_ARG, NTK_ERR_INTERRUPTED, NTK_ERR_CUDA, NTK_ERR_NO_CUDA,
+                              NTK_ERR_IO, NTK_ERR_SINGULAR, NTK_ERR_NONFINITE };
+  const char *nms[] = { "lmm_method", "criterion", "kernel_kind", "normalize", "spectral",
+                        "status" };
+  SEXP v[6];
+  v[0] = PROTECT(code_table(4, lmm_n, lmm_c));
+  v[1] = PROTECT(code_table(3, crit_n, crit_c));
+  v[2] = PROTECT(code_table(3, kind_n, kind_c));
+  v[3] = PROTECT(code_table(3, norm_n, norm_c));
+  v[4] = PROTECT(code_table(2, spec_n, spec_c));
+  v[5] = PROTECT(code_table(11, st_n, st_c));
+  SEXP out = ntk_named_list(6, nms, v);
+  UNPROTECT(6);
+  return out;
+}

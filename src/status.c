@@ -13,7 +13,6 @@ const char *ntk_status_message(int status)
   case NTK_ERR_INTERRUPTED:   return "interrupted by the user";
   case NTK_ERR_CUDA:          return "a CUDA call failed";
   case NTK_ERR_NO_CUDA:       return "CUDA is not available in this build or on this machine";
-  case NTK_ERR_NOT_CONVERGED: return "the iteration did not converge";
   case NTK_ERR_IO:            return "file could not be read";
   case NTK_ERR_SINGULAR:      return "system is singular";
   case NTK_ERR_NONFINITE:     return "a non-finite value appeared";

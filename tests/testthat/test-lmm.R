@@ -231,7 +231,7 @@ test_that("NA phenotypes are predicted, not used", {
     ref <- ntk_lmm(y[obs], Ko, X = d$X[obs, ], method = "iminque")
     expect_equal(fit$theta, ref$theta, tolerance = 1e-10)
     expect_equal(fit$b, ref$b, tolerance = 1e-10)
-    expect_equal(fit$n_obs, length(obs))
+    expect_equal(fit$nobs, length(obs))
     Kn <- if (is.list(Ks)) lapply(Ks, function(K) K[miss, ]) else Ks[miss, ]
     Kn_obs <- if (is.list(Ks)) lapply(Ks, function(K) K[miss, obs]) else Ks[miss, obs]
     expect_true(all(is.finite(fitted(fit)[miss])))
@@ -380,7 +380,7 @@ test_that("fits are equivariant in the scale of y, also far from 1 (REML used to
       expect_equal(fs$S * if (m == "reml") s^4 else 1, f1$S, tolerance = 1e-6)
       expect_equal(fs$b / s, f1$b, tolerance = 1e-8)
       expect_equal(fs$vcov_b / s^2, f1$vcov_b, tolerance = 1e-6)
-      expect_equal(fs$fitted / s, f1$fitted, tolerance = 1e-8)
+      expect_equal(fs$fitted.values / s, f1$fitted.values, tolerance = 1e-8)
       expect_equal(fs$loglik + (n - 2) * log(s), f1$loglik, tolerance = 1e-8)
     }
   }

@@ -1,0 +1,158 @@
+# Kernel recipes travel with fits: predict(newdata =), checked K_new, IDs matched by name.
+
+geno <- function(n, p, seed) {
+  set.seed(seed)
+  matrix(rbinom(n * p, 2, 0.35), n, p,
+         dimnames = list(paste0("id", seq_len(n)), paste0("snp", seq_len(p))))
+}
+
+test_that("predict(fit, newdata = ) equals the hand-built test-by-train kernel path", {
+  G <- geno(70, 30, 1)
+  tr <- 1:55
+  te <- 56:70
+  set.seed(2)
+  y <- drop(scale(G) %*% rnorm(30, sd = 0.2)) + rnorm(70)
+  kernels <- list(
+    analytic = function(X, Z = NULL) ntk_kernel(X, Z, depth = 2, threads = 1),
+    empirical = function(X, Z = NULL) ntk_kernel(X, Z, depth = 2, width = 64, n_init = 2,
+                                                 threads = 1),
+    grm = function(X, Z = NULL) grm(X, Z, threads = 1))
+  for (nm in names(kernels)) {
+    f <- kernels[[nm]]
+    set.seed(11)
+    K <- f(G[tr, ])
+    set.seed(11)
+    Ks <- f(G[tr, ], G[te, ])        # built together with the training kernel
+    set.seed(99)                     # the RNG state at predict time must not matter
+    lmm <- ntk_lmm(y[tr], K, method = "reml")
+    expect_equal(predict(lmm, newdata = G[te, ], threads = 1), predict(lmm, K_new = Ks),
+                 tolerance = 1e-12, info = nm)
+    krr <- ntk_krr(y[tr], K, criterion = "gcv")
+    expect_equal(predict(krr, newdata = G[te, ], threads = 1), predict(krr, K_new = Ks),
+                 tolerance = 1e-12, info = nm)
+    # and the hand formula of the BLUP
+    b <- lmm$b
+    expect_equal(unname(predict(lmm, newdata = G[te, ], threads = 1)),
+                 unname(b + lmm$theta[1] * drop(Ks %*% lmm$alpha)), tolerance = 1e-12)
+  }
+  # several kernels at once
+  set.seed(3)
+  K1 <- ntk_kernel(G[tr, ], depth = 1, threads = 1)
+  K2 <- grm(G[tr, ], threads = 1)
+  fit <- ntk_lmm(y[tr], list(ntk = K1, grm = K2), method = "reml")
+  Kn <- list(ntk = ntk_kernel(G[tr, ], G[te, ], depth = 1, threads = 1),
+             grm = grm(G[tr, ], G[te, ], threads = 1))
+  expect_equal(predict(fit, newdata = G[te, ], threads = 1), predict(fit, K_new = Kn),
+               tolerance = 1e-12)
+  expect_named(predict(fit, newdata = G[te, ], threads = 1), rownames(G)[te])
+})
+
+test_that("a test-by-train kernel built differently from the training kernel is refused", {
+  G <- geno(60, 25, 4)
+  tr <- 1:45
+  te <- 46:60
+  y <- rnorm(60)
+  K3 <- ntk_kernel(G[tr, ], depth = 3, threads = 1)
+  fit <- ntk_lmm(y[tr], K3)
+  expect_error(predict(fit, K_new = grm(G[tr, ], G[te, ], threads = 1)), "`K_new`.*kind")
+  expect_error(predict(fit, K_new = ntk_kernel(G[tr, ], G[te, ], depth = 2, threads = 1)),
+               "`K_new`.*depth")
+  expect_error(predict(fit, K_new = ntk_kernel(G[tr, ], G[te, ], depth = 3, sigma_b = 0.5,
+                                               threads = 1)), "`K_new`.*sigma_b")
+  expect_error(predict(fit, K_new = ntk_kernel(G[1:40, ], G[te, ], depth = 3, threads = 1)),
+               "`K_new`")
+  expect_error(predict(fit, K_new = K3), "`K_new`.*training kernel")
+  set.seed(7)
+  Ke <- ntk_kernel(G[tr, ], width = 64, threads = 1)
+  fe <- ntk_krr(y[tr], Ke, criterion = "loo")
+  # the second call without repeating set.seed() draws a new network: refused
+  Ks_bad <- ntk_kernel(G[tr, ], G[te, ], width = 64, threads = 1)
+  expect_error(predict(fe, K_new = Ks_bad), "`K_new`.*network")
+  set.seed(7)
+  Ks_ok <- ntk_kernel(G[tr, ], G[te, ], width = 64, threads = 1)
+  expect_equal(predict(fe, K_new = Ks_ok), predict(fe, newdata = G[te, ], threads = 1),
+               tolerance = 1e-12)
+  # a plain matrix is accepted (no recipe to check), newdata needs a recipe
+  Kp <- unclass(K3); attr(Kp, "ntk") <- NULL
+  fp <- ntk_lmm(y[tr], Kp)
+  expect_error(predict(fp, newdata = G[te, ]), "`newdata`.*recipe")
+  expect_error(predict(fit, newdata = G[te, 1:10]), "`newdata`.*25 columns")
+  expect_error(predict(fit, newdata = G[te, ], K_new = Kp[1:3, ]), "`K_new`")
+})
+
+test_that("individuals are matched by name: a permuted y gives the fit of the sorted one", {
+  G <- geno(80, 40, 5)
+  set.seed(6)
+  y <- stats::setNames(drop(scale(G) %*% rnorm(40, sd = 0.25)) + rnorm(80), rownames(G))
+  K <- grm(G, threads = 1)
+  perm <- sample(80)
+  a <- ntk_lmm(y, K, method = "reml")
+  b <- ntk_lmm(y[perm], K, method = "reml")
+  expect_equal(b$theta, a$theta, tolerance = 1e-10)
+  expect_equal(b$h2, a$h2, tolerance = 1e-10)
+  expect_equal(ranef(b), ranef(a), tolerance = 1e-10)
+  expect_identical(names(ranef(b)), rownames(K))
+  X <- cbind(age = seq_len(80) / 80)
+  rownames(X) <- rownames(G)
+  c1 <- ntk_lmm(y, K, X = X)
+  c2 <- ntk_lmm(y[perm], K, X = X[perm, , drop = FALSE])
+  expect_equal(c2$b, c1$b, tolerance = 1e-10)
+  k1 <- ntk_krr(y, K, criterion = "gcv")
+  k2 <- ntk_krr(y[perm], K, criterion = "gcv")
+  expect_equal(k2$fitted.values, k1$fitted.values, tolerance = 1e-10)
+  # names that do not match are an error naming both
+  y2 <- y
+  names(y2)[3] <- "stranger"
+  expect_error(ntk_lmm(y2, K), "`y` and `K` name different individuals.*stranger")
+  expect_error(ntk_krr(y2, K), "`y` and `K`")
+})
+
+test_that("a phenotype matrix equals separate fits, one decomposition for all traits", {
+  G <- geno(90, 50, 8)
+  K <- ntk_kernel(G, depth = 2, threads = 1)
+  set.seed(9)
+  Y <- sapply(1:20, function(j) drop(scale(G) %*% rnorm(50, sd = 0.1 * (j %% 4))) + rnorm(90))
+  colnames(Y) <- paste0("t", 1:20)
+  X <- cbind(sex = rep(0:1, 45))
+  for (method in c("minque1", "reml")) {
+    all <- ntk_lmm(Y, K, X = X, method = method)
+    expect_s3_class(all, "ntk_lmm_list")
+    for (j in 1:20) {
+      one <- ntk_lmm(Y[, j], K, X = X, method = method)
+      expect_equal(all[[j]]$theta, one$theta, tolerance = 1e-10)
+      expect_equal(all[[j]]$h2, one$h2, tolerance = 1e-10)
+      expect_equal(all[[j]]$b, one$b, tolerance = 1e-10)
+      expect_equal(unname(all[[j]]$fitted.values), unname(one$fitted.values), tolerance = 1e-10)
+    }
+  }
+  # traits with missing values in different individuals
+  Y[1:5, 2] <- NA
+  all <- ntk_lmm(Y[, 1:3], K, method = "reml")
+  expect_equal(all[[2]]$theta, ntk_lmm(Y[, 2], K, method = "reml")$theta, tolerance = 1e-10)
+  kk <- ntk_krr(Y[, 1:4], K, criterion = "kare")
+  for (j in 1:4)
+    expect_equal(kk[[j]]$fitted.values, ntk_krr(Y[, j], K, criterion = "kare")$fitted.values,
+                 tolerance = 1e-10)
+})
+
+test_that("cross-validation of a phenotype matrix shares the folds and equals separate fits", {
+  G <- geno(60, 30, 12)
+  K <- grm(G, threads = 1)
+  set.seed(13)
+  Y <- matrix(rnorm(60 * 3), 60, 3, dimnames = list(NULL, c("a", "b", "c")))
+  Y[1:4, 3] <- NA
+  fold <- rep(1:4, 15)
+  for (offset in c("ols", "gls")) {
+    all <- ntk_krr(Y, K, foldid = fold, offset = offset)
+    expect_s3_class(all, "ntk_krr_list")
+    for (j in 1:3) {
+      one <- ntk_krr(Y[, j], K, foldid = fold, offset = offset)
+      expect_equal(all[[j]]$cvm, one$cvm, tolerance = 1e-10)
+      expect_equal(all[[j]]$lambda.min, one$lambda.min)
+      expect_equal(all[[j]]$fitted.values, one$fitted.values, tolerance = 1e-10)
+    }
+  }
+  P <- predict(all, K_new = K[1:5, ])
+  expect_equal(dim(P), c(5L, 3L))
+  expect_equal(P[, 2], predict(all[[2]], K_new = K[1:5, ]), tolerance = 1e-12)
+})

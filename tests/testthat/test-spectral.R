@@ -1,0 +1,100 @@
+# The spectral engine against dense linear algebra.
+
+MASS_free_mvn <- function(K) {
+  e <- eigen(K, symmetric = TRUE)
+  e$vectors %*% (sqrt(pmax(e$values, 0)) * rnorm(nrow(K)))
+}
+
+spec_kernel <- function(n, p, seed) {
+  set.seed(seed)
+  Z <- scale(matrix(rbinom(n * p, 2, 0.3), n, p))
+  tcrossprod(Z) / p + 0.05 * diag(n)
+}
+
+test_that("both forms give the eigenvalues of the projected kernel and an orthogonal basis", {
+  K <- spec_kernel(60, 40, 1)
+  X <- cbind(1, seq_len(60) / 60)
+  Q2 <- qr.Q(qr(X), complete = TRUE)[, 3:60]
+  ref <- eigen(crossprod(Q2, K %*% Q2), symmetric = TRUE)$values
+  for (method in c("eigen", "tridiag")) {
+    S <- ntk_spectral(K, X = X, method = method)
+    expect_equal(S$values, ref, tolerance = 1e-10)
+    expect_equal(S$trace, sum(ref), tolerance = 1e-10)
+    # B'B = I, B'X = 0, B T B' = P0 K P0
+    B <- ntkgen:::spectral_basis(S)
+    expect_equal(crossprod(B), diag(58), tolerance = 1e-10)
+    expect_lt(max(abs(crossprod(B, X))), 1e-10)
+    P0 <- diag(60) - X %*% solve(crossprod(X), t(X))
+    T <- diag(S$d)
+    T[cbind(2:58, 1:57)] <- T[cbind(1:57, 2:58)] <- S$e[1:57]
+    expect_equal(B %*% T %*% t(B), P0 %*% K %*% P0, tolerance = 1e-10)
+  }
+  expect_error(ntk_spectral(K, X = matrix(1, 59, 1)), "`X`")
+  expect_error(ntk_spectral(K, method = "qr"), "`method`")
+})
+
+test_that("KRR coefficients at new lambdas equal dense solves, with no new factorisation", {
+  K <- spec_kernel(70, 30, 2)
+  set.seed(3)
+  y <- rnorm(70)
+  X <- cbind(age = rnorm(70))
+  Z <- cbind(1, X)
+  lam_new <- 10^seq(-2, 1.5, length.out = 10)
+  for (criterion in c("cv", "gcv")) for (offset in c("ols", "gls")) {
+    fit <- ntk_krr(y, K, X = X, criterion = criterion, offset = offset, nfolds = 4)
+    for (l in lam_new) {
+      a <- coef(fit, s = l)
+      V <- K + l * diag(70)
+      if (offset == "ols") {
+        b <- qr.coef(qr(Z), y)
+      } else {
+        Vi <- solve(V)
+        b <- drop(solve(t(Z) %*% Vi %*% Z, t(Z) %*% Vi %*% y))
+      }
+      expect_equal(unname(attr(a, "beta")), unname(b), tolerance = 1e-10)
+      expect_equal(unname(as.vector(a)), drop(solve(V, y - Z %*% b)), tolerance = 1e-10,
+                   info = paste(criterion, offset, l))
+    }
+  }
+})
+
+test_that("CV by the tridiagonal form equals dense per-fold solves", {
+  K <- spec_kernel(50, 20, 4)
+  set.seed(5)
+  y <- rnorm(50)
+  fold <- rep(1:5, 10)
+  lam <- c(2, 0.5, 0.1)
+  for (offset in c("ols", "gls")) {
+    fit <- ntk_krr(y, K, foldid = fold, lambda = lam, offset = offset)
+    for (f in 1:5) {
+      tr <- fold != f
+      for (l in seq_along(lam)) {
+        V <- K[tr, tr] + lam[l] * diag(sum(tr))
+        b <- if (offset == "ols") mean(y[tr]) else {
+          Vi <- solve(V); sum(Vi %*% y[tr]) / sum(Vi)
+        }
+        pred <- b + K[!tr, tr] %*% solve(V, y[tr] - b)
+        expect_equal(fit$fit.preval[!tr, l], drop(pred), tolerance = 1e-10)
+      }
+    }
+  }
+})
+
+test_that("the LMM from an eigen or a tridiagonal decomposition is the same fit", {
+  K <- spec_kernel(80, 30, 6)
+  set.seed(7)
+  y <- drop(MASS_free_mvn(K)) + rnorm(80)
+  X <- cbind(1, rnorm(80))
+  for (method in c("minque0", "minque1", "iminque", "reml")) {
+    a <- ntk_lmm(y, K, X = X[, 2], method = method)
+    S <- ntk_spectral(K, X = X, method = "eigen")
+    b <- ntk_lmm(y, K, X = X[, 2], method = method, spectral = S)
+    expect_equal(b$theta, a$theta, tolerance = 1e-9)
+    expect_equal(b$se, a$se, tolerance = 1e-8)
+    expect_equal(b$b, a$b, tolerance = 1e-9)
+    expect_equal(b$loglik, a$loglik, tolerance = 1e-9)
+    expect_equal(b$fitted.values, a$fitted.values, tolerance = 1e-9)
+  }
+  expect_error(ntk_lmm(y, K, spectral = S), "`spectral`.*column")
+  expect_error(ntk_lmm(y, K, X = X[, 2], spectral = ntk_spectral(K[1:40, 1:40])), "`spectral`")
+})
