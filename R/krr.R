@@ -268,8 +268,9 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   S <- NULL
   if (!is.null(spectral)) {
     why <- spectral_mismatch(spectral, K, obs, if (proj) Zo)
-    if (is.null(why) && spectral$method != want && !(criterion == "cv"))
-      why <- "must hold eigenvectors (method = \"eigen\") for a closed-form criterion"
+    if (is.null(why) && criterion != "cv" &&
+        (spectral$method != "eigen" || spectral$r < spectral$m))
+      why <- "must hold all eigenvectors (method = \"eigen\", no `rank`) for a closed-form criterion"
     if (!is.null(why)) {
       if (!is.null(cl$spectral)) stop_arg("spectral", why, ".")
     } else S <- spectral

@@ -329,10 +329,10 @@ lmm_spectral <- function(spectral, K, obs, Xo, arg) {
     stop_arg(arg, "has no variance left once the fixed effects are projected out ",
              "(tr(P0 K P0) = ", signif(S$trace, 3), ", ", signif(S$trace / max(scale0, 1e-300), 3),
              " of tr(K)).")
-  if (S$values[S$m] < -1e-6 * S$trace)
+  if (S$values[length(S$values)] < -1e-6 * S$trace)
     stop_arg(arg, "is not positive semi-definite (over the observed individuals, with the ",
              "fixed effects projected out, an eigenvalue is below -1e-6 times the trace: ",
-             signif(S$values[S$m], 3), ").")
+             signif(S$values[length(S$values)], 3), ").")
   S
 }
 

@@ -24,6 +24,12 @@
 #'   intercept column when one is wanted), projected out; `NULL`: no projection.
 #' @param obs indices of the individuals (rows of `K`) to decompose; default all.
 #' @param method `"tridiag"` or `"eigen"`.
+#' @param rank optional number of leading eigenpairs to keep (`method = "eigen"` only): a
+#'   thin `n x rank` basis, the rest of the space taken as eigenvalue 0.  Exact for a
+#'   kernel of that rank (a GRM of fewer SNPs than individuals, a low-rank kernel), else
+#'   the kernel's best rank-`rank` approximation on the projected space.  Serves
+#'   [ntk_lmm()] and cross-validated [ntk_krr()]; the closed-form criteria need all
+#'   eigenvectors.
 #' @return An object of class `ntk_spectral`: a list with the decomposition (`values`, the
 #'   eigenvalues of the projected kernel in decreasing order, and the basis), `obs`,
 #'   the design `X`, `n` (individuals decomposed), `p` (columns projected out), `m = n - p`,
@@ -41,7 +47,8 @@
 #' Y <- matrix(rnorm(100 * 3), 100, 3)
 #' fits <- ntk_lmm(Y, K, spectral = S)
 #' @export
-ntk_spectral <- function(K, X = NULL, obs = NULL, method = c("tridiag", "eigen")) {
+ntk_spectral <- function(K, X = NULL, obs = NULL, method = c("tridiag", "eigen"),
+                         rank = NULL) {
   method <- check_choice(method, c("tridiag", "eigen"), "method")
   K <- check_kernel(K, "K")
   n <- nrow(K)
@@ -57,16 +64,21 @@ ntk_spectral <- function(K, X = NULL, obs = NULL, method = c("tridiag", "eigen")
     if (ncol(X) >= length(obs))
       stop_arg("X", "has as many columns as individuals: nothing is left to decompose.")
   }
-  spectral_make(K, as.integer(obs), X, method)
+  m <- length(obs) - if (is.null(X)) 0L else ncol(X)
+  if (!is.null(rank)) {
+    rank <- check_number(rank, "rank", lower = 1, upper = m, integer = TRUE)
+    if (method != "eigen") stop_arg("rank", "needs method = \"eigen\" (a thin eigenvector basis).")
+  }
+  spectral_make(K, as.integer(obs), X, method, if (is.null(rank)) 0L else rank)
 }
 
 # The one constructor (no argument checks): the C decomposition plus what consumers check.
-spectral_make <- function(K, obs, X, method) {
+spectral_make <- function(K, obs, X, method, rank = 0L) {
   n <- length(obs)
   need <- 8 * (as.numeric(n)^2 * (if (method == "eigen") 3 else 2))
   spectral_check_memory(need, "K")
   idx <- if (length(obs) == nrow(K) && identical(obs, seq_len(nrow(K)))) NULL else obs
-  s <- .Call(C_spectral_build, K, idx, X, ntk_code("spectral", method))
+  s <- .Call(C_spectral_build, K, idx, X, ntk_code("spectral", method), as.integer(rank))
   s$method <- method
   s$obs <- obs
   s$X <- X
@@ -77,7 +89,10 @@ spectral_make <- function(K, obs, X, method) {
 }
 
 # The basis B (n x m) of the decomposition as an explicit matrix (for checks).
-spectral_basis <- function(s) .Call(C_spectral_apply, s, diag(s$m), 1L)
+spectral_basis <- function(s) {
+  if (s$r < s$m) return(matrix(s$basis, s$n, s$r))
+  .Call(C_spectral_apply, s, diag(s$m), 1L)
+}
 
 spectral_check_memory <- function(bytes, arg) {
   max_gb <- getOption("ntkgen.max_kernel_gb", 16)
@@ -110,9 +125,11 @@ print.ntk_spectral <- function(x, ...) {
       "\n", sep = "")
   cat("  individuals: ", x$n, " of a ", x$K_dim, " x ", x$K_dim, " kernel; ", x$p,
       " fixed-effect column(s) projected out; dimension ", x$m, "\n", sep = "")
+  if (x$r < x$m) cat("  thin basis: the ", x$r, " leading eigenvectors (the other ",
+                     x$m - x$r, " eigenvalues taken as 0)\n", sep = "")
   cat("  eigenvalues: ", format(x$values[1L], digits = 4), " .. ",
-      format(x$values[x$m], digits = 4), " (trace ", format(x$trace, digits = 4), ")\n",
-      sep = "")
+      format(x$values[length(x$values)], digits = 4), " (trace ", format(x$trace, digits = 4),
+      ")\n", sep = "")
   cat("  basis: ", length(x$basis), " doubles (", signif(8 * length(x$basis) / 2^20, 3),
       " MB)\n", sep = "")
   invisible(x)

@@ -4,7 +4,7 @@
 #include <R_ext/Rdynload.h>
 
 /* r_spectral.c, r_util.c */
-extern SEXP C_spectral_build(SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_spectral_build(SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_spectral_apply(SEXP, SEXP, SEXP);
 extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
@@ -33,7 +33,7 @@ extern SEXP C_lmm_fit_spectral(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
-  {"spectral_build", (DL_FUNC) &C_spectral_build, 4},
+  {"spectral_build", (DL_FUNC) &C_spectral_build, 5},
   {"spectral_apply", (DL_FUNC) &C_spectral_apply, 3},
   {"build_info", (DL_FUNC) &C_build_info,  0},
   {"max_threads", (DL_FUNC) &C_max_threads, 0},

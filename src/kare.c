@@ -235,7 +235,7 @@ int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const doubl
 {
   *info = 0;
   int n = s->n;
-  if (s->mode != NTK_SPEC_EIGEN || s->p != 0 || n <= q || q < 1 || nlam < 1 ||
+  if (s->mode != NTK_SPEC_EIGEN || s->p != 0 || s->r != s->m || n <= q || q < 1 || nlam < 1 ||
       (which != NTK_CRIT_KARE && which != NTK_CRIT_GCV && which != NTK_CRIT_LOO))
     return NTK_ERR_ARG;
   double *resp = malloc((size_t) n * sizeof(double));

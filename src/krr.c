@@ -113,8 +113,9 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
                          double *alpha, int *info)
 {
   *info = 0;
-  int n = s->n, m = s->m, p = s->p, st = NTK_OK;
-  if (q < 1 || nlam < 1 || n <= q || (p > 0 && (p != q || !gls))) return NTK_ERR_ARG;
+  int n = s->n, m = ntk_spectral_dim(s), p = s->p, st = NTK_OK, thin = s->r < s->m;
+  if (q < 1 || nlam < 1 || n <= q || (p > 0 && (p != q || !gls)) || (thin && p == 0 && gls))
+    return NTK_ERR_ARG;
   for (int l = 0; l < nlam; l++) if (!(lambda[l] > 0.0)) return NTK_ERR_ARG;
   double *r = malloc((size_t) n * sizeof(double)), *b0 = malloc((size_t) q * sizeof(double)),
          *ty = malloc((size_t) m * sizeof(double)), *head = malloc((size_t) q * sizeof(double)),
@@ -185,7 +186,11 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
       }
     }
   }
-  st = ntk_spectral_unrotate(s, nlam, U, alpha);
+  if (!thin) st = ntk_spectral_unrotate(s, nlam, U, NULL, alpha);
+  else   /* a thin basis acts on the rest of the rotated vector itself */
+    for (int l = 0; l < nlam && st == NTK_OK; l++)
+      st = ntk_spectral_unrotate(s, 1, U + (size_t) l * m, p > 0 ? y : r,
+                                 alpha + (size_t) l * n);
 done:
   free(r); free(b0); free(ty); free(head); free(U); free(piv); free(lw); free(Zr); free(Zs);
   free(A);

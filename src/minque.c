@@ -61,33 +61,38 @@ static double dot(int m, const double *a, const double *b)
 static int eval_spectral(lmm_engine *e, const double *w, int need, double *S, double *q,
                          double *AI, double *ll)
 {
-  int m = e->m;
+  int m = e->m, r = e->sp->r, ms = ntk_spectral_dim(e->sp);
   double wg = w[0], we = w[1];
   double sl = 0, s00 = 0, s01 = 0, s11 = 0;
-  for (int j = 0; j < m; j++) {
+  for (int j = 0; j < r; j++) {
     double l = e->values[j], d = wg * l + we;
     if (!(d > 0)) return 1;
     double inv2 = 1.0 / (d * d);
     sl += log(d);
     s00 += l * l * inv2; s01 += l * inv2; s11 += inv2;
   }
+  if (r < m) {             /* thin basis: m - r eigenvalues 0 */
+    if (!(we > 0)) return 1;
+    sl += (m - r) * log(we);
+    s11 += (m - r) / (we * we);
+  }
   if (ntk_spectral_factor(e->sp, wg, we, e->piv, e->lw, NULL) != NTK_OK) return 1;
   double *u = e->wu, *t = e->wt, *sv = e->ws, *z = e->wz;
-  memcpy(u, e->eta, (size_t) m * sizeof(double));
-  ntk_spectral_solve(m, e->piv, e->lw, 1, u);
-  double quad = dot(m, e->eta, u);
+  memcpy(u, e->eta, (size_t) ms * sizeof(double));
+  ntk_spectral_solve(ms, e->piv, e->lw, 1, u);
+  double quad = dot(ms, e->eta, u);
   *ll = -0.5 * (m * LOG_2PI + sl + quad);
   if (need & (NEED_S | NEED_AI)) ntk_spectral_tmul(e->sp, u, t);
   if (need & NEED_S) {
     S[0] = s00; S[1] = s01; S[2] = s01; S[3] = s11;
-    q[0] = dot(m, u, t); q[1] = dot(m, u, u);
+    q[0] = dot(ms, u, t); q[1] = dot(ms, u, u);
   }
   if (need & NEED_AI) {
-    memcpy(sv, u, (size_t) m * sizeof(double));
-    ntk_spectral_solve(m, e->piv, e->lw, 1, sv);
-    memcpy(z, t, (size_t) m * sizeof(double));
-    ntk_spectral_solve(m, e->piv, e->lw, 1, z);
-    double a00 = dot(m, t, z), a01 = dot(m, t, sv), a11 = dot(m, u, sv);
+    memcpy(sv, u, (size_t) ms * sizeof(double));
+    ntk_spectral_solve(ms, e->piv, e->lw, 1, sv);
+    memcpy(z, t, (size_t) ms * sizeof(double));
+    ntk_spectral_solve(ms, e->piv, e->lw, 1, z);
+    double a00 = dot(ms, t, z), a01 = dot(ms, t, sv), a11 = dot(ms, u, sv);
     AI[0] = a00; AI[1] = a01; AI[2] = a01; AI[3] = a11;
   }
   return 0;
@@ -170,7 +175,11 @@ static int engine_sandwich(lmm_engine *e, const double *w0, const double *theta,
   int k = e->k, m = e->m;
   if (e->sp) {
     double c00 = 0, c01 = 0, c11 = 0;
-    for (int j = 0; j < m; j++) {
+    if (e->sp->r < m) {   /* thin basis: m - r eigenvalues 0 */
+      double r0 = theta[1] / (w0[1] * w0[1]);
+      c11 = (m - e->sp->r) * r0 * r0;
+    }
+    for (int j = 0; j < e->sp->r; j++) {
       double l = e->values[j], d0 = w0[0] * l + w0[1], v = theta[0] * l + theta[1];
       double r = v / (d0 * d0);
       r = r * r;
@@ -629,13 +638,13 @@ done:
 int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
                          const ntk_lmm_control *ctl, ntk_lmm_result *res, int *status)
 {
-  int n = sp->n, p = sp->p, m = sp->m, k = 2, st = NTK_OK;
+  int n = sp->n, p = sp->p, m = sp->m, ms = ntk_spectral_dim(sp), k = 2, st = NTK_OK;
   if (nt < 1 || m < 1) return NTK_ERR_ARG;
   double ck[2] = { sp->trace / m, 1.0 }, w0[2];
-  double *eta = dalloc((size_t) m * nt), *head = dalloc((size_t) (p > 0 ? p : 1) * nt),
-         *U = dalloc((size_t) m * nt), *piv = dalloc(m), *lw = dalloc(m), *wu = dalloc(m),
-         *wt = dalloc(m), *ws = dalloc(m), *wz = dalloc(m),
-         *W = dalloc((size_t) m * (p > 0 ? p : 1)), *rb = dalloc(p > 0 ? p : 1),
+  double *eta = dalloc((size_t) ms * nt), *head = dalloc((size_t) (p > 0 ? p : 1) * nt),
+         *U = dalloc((size_t) ms * nt), *piv = dalloc(ms), *lw = dalloc(ms), *wu = dalloc(ms),
+         *wt = dalloc(ms), *ws = dalloc(ms), *wz = dalloc(ms),
+         *W = dalloc((size_t) ms * (p > 0 ? p : 1)), *rb = dalloc(p > 0 ? p : 1),
          *schur = dalloc((size_t) (p > 0 ? p * p : 1)), *A = dalloc((size_t) n * nt);
   if (!eta || !head || !U || !piv || !lw || !wu || !wt || !ws || !wz || !W || !rb || !schur ||
       !A) { st = NTK_ERR_ALLOC; goto done; }
@@ -648,14 +657,14 @@ int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
   w0[1] = 1.0;
   for (int t = 0; t < nt; t++) {
     ntk_lmm_result *r = res + t;
-    double *ut = U + (size_t) t * m;
+    double *ut = U + (size_t) t * ms;
     r->bad_kernel = -1; r->bad_value = 0; r->v_pd = 0;
     r->iter = 0; r->converged = 0; r->loglik = -INFINITY;
     r->ck[0] = ck[0]; r->ck[1] = 1.0;
-    for (int j = 0; j < m; j++) ut[j] = 0.0;
+    for (int j = 0; j < ms; j++) ut[j] = 0.0;
     for (int j = 0; j < p; j++) r->b[j] = NAN;
     for (size_t j = 0; j < (size_t) p * p; j++) r->vcov_b[j] = NAN;
-    eng.y2 = eng.eta = eta + (size_t) t * m;
+    eng.y2 = eng.eta = eta + (size_t) t * ms;
     lmm_est est = { r->theta, r->vcov, r->S, r->weights, r->fixed, 0, 0 };
     status[t] = lmm_estimate(&eng, ctl, w0, &est);
     r->iter = est.iter; r->converged = est.converged;
@@ -670,19 +679,19 @@ int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
     r->loglik = s2 == 0 ? ll : -INFINITY;
     if (!r->v_pd) continue;
     /* u = V^-1 eta (factor at theta from engine_eval); alpha = B u (below, all traits) */
-    memcpy(ut, wu, (size_t) m * sizeof(double));
+    memcpy(ut, wu, (size_t) ms * sizeof(double));
     if (p > 0) {
       /* R b = Q1'y - g kt' u;  schur = g K11 + s2e I - g^2 kt' V^-1 kt */
       double g = th[0];
       const double *yh = head + (size_t) t * p;
-      memcpy(W, sp->kt, (size_t) m * p * sizeof(double));
-      ntk_spectral_solve(m, piv, lw, p, W);
+      memcpy(W, sp->kt, (size_t) ms * p * sizeof(double));
+      ntk_spectral_solve(ms, piv, lw, p, W);
       for (int a = 0; a < p; a++) {
-        const double *ka = sp->kt + (size_t) a * m;
-        rb[a] = yh[a] - g * dot(m, ka, ut);
+        const double *ka = sp->kt + (size_t) a * ms;
+        rb[a] = yh[a] - g * dot(ms, ka, ut);
         for (int c = 0; c <= a; c++) {
           double v = g * sp->k11[a + (size_t) c * p] + (a == c ? th[1] : 0.0) -
-                     g * g * dot(m, ka, W + (size_t) c * m);
+                     g * g * dot(ms, ka, W + (size_t) c * ms);
           schur[a + (size_t) c * p] = schur[c + (size_t) a * p] = v;
         }
       }
@@ -691,7 +700,7 @@ int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
     if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
   }
   /* alpha = B u for every trait at once (NaN columns stay NaN) */
-  if ((st = ntk_spectral_unrotate(sp, nt, U, A))) goto done;
+  if ((st = ntk_spectral_unrotate(sp, nt, U, Y, A))) goto done;
   for (int t = 0; t < nt; t++) {
     int ok = res[t].v_pd && status[t] == NTK_OK;
     for (int j = 0; j < n; j++) res[t].alpha[j] = ok ? A[j + (size_t) t * n] : NAN;

@@ -53,6 +53,10 @@ typedef struct {
   int mode;          /* NTK_SPEC_EIGEN: basis = Q2 E (n x m); NTK_SPEC_TRIDIAG: dsytrd
                         reflectors (m x m) + tau */
   int n, p, m;       /* individuals, projected-out columns, m = n - p */
+  int r;             /* eigen mode: basis columns / eigenvalues kept (r = m: all; r < m:
+                        a thin basis, the rest of the space has eigenvalue 0 and is one
+                        more coordinate, so vectors in the basis have ntk_spectral_dim()
+                        = r + 1 entries); tridiag mode: r = m */
   double *qr, *qtau; /* Householder QR of X (p > 0) */
   double *basis, *tau;
   double *d, *e;     /* T = tridiag(d, e) (e = 0 in the eigen mode) */
@@ -67,11 +71,20 @@ size_t ntk_spectral_basis_length(int n, int p, int mode);
  * Cost: eigen O(m^3) (dsyevd), tridiag 4/3 m^3 (dsytrd) + O(m^2); O(n^2 p) rotation. */
 int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
                        const double *X, int mode, ntk_spectral *s, int *info);
-/* out (m x nc) = B' V for V n x nc; head (p x nc, may be NULL) = Q1' V.  O(n m nc). */
+/* Entries of a vector in the basis: m, or r + 1 for a thin basis. */
+int ntk_spectral_dim(const ntk_spectral *s);
+/* out (dim x nc) = B' V for V n x nc (thin: the last coordinate is the norm of the rest of
+ * each column); head (p x nc, may be NULL) = Q1' V.  O(n m nc). */
 int ntk_spectral_rotate(const ntk_spectral *s, int nc, const double *V, double *head,
                         double *out);
-/* out (n x nc) = B C for C m x nc.  O(n m nc). */
-int ntk_spectral_unrotate(const ntk_spectral *s, int nc, const double *C, double *out);
+/* out (n x nc) = B C for C dim x nc.  Thin basis: V (n x nc) are the vectors C was
+ * computed from (functions of T act on each one's rest along that rest); else V may be
+ * NULL.  O(n m nc). */
+int ntk_spectral_unrotate(const ntk_spectral *s, int nc, const double *C, const double *V,
+                          double *out);
+/* Keeps the r largest eigenpairs of an eigen-mode decomposition (in place; the arrays
+ * keep their length, the first r basis columns / values are used).  O(r). */
+int ntk_spectral_truncate(ntk_spectral *s, int r);
 /* LDL' factor of a T + b I (piv: m, l: m); NTK_ERR_NOT_PD when not positive definite;
  * logdet (may be NULL) = log |a T + b I|.  O(m). */
 int ntk_spectral_factor(const ntk_spectral *s, double a, double b, double *piv, double *l,

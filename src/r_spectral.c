@@ -5,8 +5,8 @@
 #include "r_util.h"
 
 static const char *spec_names[] = { "mode", "n", "p", "m", "qr", "qtau", "basis", "tau",
-                                    "d", "e", "values", "k11", "kt", "trace", "trace0" };
-#define NSPEC 15
+                                    "d", "e", "values", "k11", "kt", "trace", "trace0", "r" };
+#define NSPEC 16
 
 static SEXP list_elt(SEXP x, const char *name)
 {
@@ -38,23 +38,29 @@ void ntk_arg_spectral(SEXP x, ntk_spectral *s)
       s->m != s->n - s->p || s->m < 1)
     error("`spectral` is damaged: inconsistent mode / dimensions");
   int n = s->n, p = s->p, m = s->m;
+  s->r = ntk_arg_int(list_elt(x, "r"), "spectral$r");
+  if (s->r < 1 || s->r > m || (s->mode != NTK_SPEC_EIGEN && s->r != m))
+    error("`spectral` is damaged: inconsistent rank");
+  int r = s->r, ms = ntk_spectral_dim(s);
   s->qr = real_field(x, "qr", (R_xlen_t) n * p);
   s->qtau = real_field(x, "qtau", p);
-  s->basis = real_field(x, "basis", (R_xlen_t) ntk_spectral_basis_length(n, p, s->mode));
+  s->basis = real_field(x, "basis", s->mode == NTK_SPEC_EIGEN ? (R_xlen_t) n * r
+                                                               : (R_xlen_t) m * m);
   s->tau = real_field(x, "tau", m);
-  s->d = real_field(x, "d", m);
-  s->e = real_field(x, "e", m);
-  s->values = real_field(x, "values", m);
+  s->d = real_field(x, "d", ms);
+  s->e = real_field(x, "e", ms);
+  s->values = real_field(x, "values", r);
   s->k11 = real_field(x, "k11", (R_xlen_t) p * p);
-  s->kt = real_field(x, "kt", (R_xlen_t) m * p);
+  s->kt = real_field(x, "kt", (R_xlen_t) ms * p);
   s->trace = ntk_arg_double(list_elt(x, "trace"), "spectral$trace");
   s->trace0 = ntk_arg_double(list_elt(x, "trace0"), "spectral$trace0");
 }
 
-/* spectral_build(K, idx, X, mode): the decomposition of K[idx, idx] (idx 1-based, NULL =
- * all) with the columns of X (length(idx) x p, or NULL) projected out; mode 0 = eigen
- * (dsyevd), 1 = tridiagonal (dsytrd).  Returns the list (class set in R). */
-SEXP C_spectral_build(SEXP K, SEXP idx, SEXP X, SEXP mode_)
+/* spectral_build(K, idx, X, mode, rank): the decomposition of K[idx, idx] (idx 1-based,
+ * NULL = all) with the columns of X (length(idx) x p, or NULL) projected out; mode 0 =
+ * eigen (dsyevd), 1 = tridiagonal (dsytrd); rank (eigen mode) keeps the rank largest
+ * eigenpairs, 0 = all.  Returns the list (class set in R). */
+SEXP C_spectral_build(SEXP K, SEXP idx, SEXP X, SEXP mode_, SEXP rank_)
 {
   int N, nc, nprot = 0, info = 0;
   ntk_arg_matrix(K, "K", &N, &nc);
@@ -101,8 +107,21 @@ SEXP C_spectral_build(SEXP K, SEXP idx, SEXP X, SEXP mode_)
   if (st == NTK_ERR_SINGULAR) error("ntk_spectral_build: `X` is rank deficient");
   ntk_stop_on_status(st, mode == NTK_SPEC_EIGEN ? "ntk_spectral_build (dsyevd)"
                                                 : "ntk_spectral_build (dsytrd)", info);
+  int rank = ntk_arg_int(rank_, "rank");
+  if (rank < 0 || rank > m || (rank > 0 && mode != NTK_SPEC_EIGEN))
+    error("`rank` must be 0 or 1..%d, with the eigen mode", m);
+  if (rank > 0 && rank < m) {   /* a thin basis: keep the leading parts of the arrays */
+    ntk_stop_on_status(ntk_spectral_truncate(&s, rank), "ntk_spectral_truncate", 0);
+    int ms = ntk_spectral_dim(&s);
+    v[6] = PROTECT(lengthgets(v[6], (R_xlen_t) n * rank)); nprot++;
+    v[8] = PROTECT(lengthgets(v[8], ms)); nprot++;
+    v[9] = PROTECT(lengthgets(v[9], ms)); nprot++;
+    v[10] = PROTECT(lengthgets(v[10], rank)); nprot++;
+    v[12] = PROTECT(lengthgets(v[12], (R_xlen_t) ms * p)); nprot++;
+  }
   v[13] = PROTECT(ScalarReal(s.trace)); nprot++;
   v[14] = PROTECT(ScalarReal(s.trace0)); nprot++;
+  v[15] = PROTECT(ScalarInteger(s.r)); nprot++;
   SEXP out = ntk_named_list(NSPEC, spec_names, v);
   UNPROTECT(nprot);
   return out;
@@ -115,10 +134,11 @@ SEXP C_spectral_apply(SEXP S, SEXP V, SEXP how_)
   ntk_arg_spectral(S, &s);
   int nr, nc, how = ntk_arg_int(how_, "how");
   ntk_arg_matrix(V, "V", &nr, &nc);
+  if (s.r < s.m) error("`spectral` has a thin basis: no explicit apply");
   if (nr != (how == 0 ? s.n : s.m)) error("`V` has the wrong number of rows");
   SEXP out = PROTECT(allocMatrix(REALSXP, how == 0 ? s.m : s.n, nc));
   int st = how == 0 ? ntk_spectral_rotate(&s, nc, REAL(V), NULL, REAL(out))
-                    : ntk_spectral_unrotate(&s, nc, REAL(V), REAL(out));
+                    : ntk_spectral_unrotate(&s, nc, REAL(V), NULL, REAL(out));
   ntk_stop_on_status(st, how == 0 ? "ntk_spectral_rotate" : "ntk_spectral_unrotate", 0);
   UNPROTECT(1);
   return out;

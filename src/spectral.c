@@ -143,7 +143,7 @@ int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
   int m = n - p, st = NTK_OK;
   if (n < 1 || p < 0 || m < 1 || (mode != NTK_SPEC_EIGEN && mode != NTK_SPEC_TRIDIAG))
     return NTK_ERR_ARG;
-  s->n = n; s->p = p; s->m = m; s->mode = mode;
+  s->n = n; s->p = p; s->m = m; s->r = m; s->mode = mode;
   size_t nn = (size_t) n * n;
   double *A = dalloc(nn), *K12 = NULL, *work = NULL, *vec = NULL;
   if (!A) return NTK_ERR_ALLOC;
@@ -244,46 +244,105 @@ done:
   return st;
 }
 
+int ntk_spectral_dim(const ntk_spectral *s)
+{
+  return s->r < s->m ? s->r + 1 : s->m;
+}
+
+/* W (n x nc) <- the component of V in the space of the decomposition outside the thin
+ * basis: P V - B C with P = I - Q1 Q1' and C = B'V (r x nc, leading dimension ldc). */
+static int thin_residual(const ntk_spectral *s, int nc, const double *V, const double *C,
+                         int ldc, double *W)
+{
+  int n = s->n, p = s->p, r = s->r;
+  memcpy(W, V, (size_t) n * nc * sizeof(double));
+  if (p > 0) {
+    int st = apply_qx(s, 'T', W, nc);
+    if (st) return st;
+    for (int c = 0; c < nc; c++) memset(W + (size_t) c * n, 0, (size_t) p * sizeof(double));
+    if ((st = apply_qx(s, 'N', W, nc))) return st;
+  }
+  char nt = 'N';
+  double dm1 = -1.0, d1 = 1.0;
+  F77_CALL(dgemm)(&nt, &nt, &n, &nc, &r, &dm1, s->basis, &n, C, &ldc, &d1, W, &n FCONE FCONE);
+  return NTK_OK;
+}
+
 /* See ntkgen.h. */
 int ntk_spectral_rotate(const ntk_spectral *s, int nc, const double *V, double *head,
                         double *out)
 {
-  int n = s->n, m = s->m, p = s->p;
+  int n = s->n, m = s->m, p = s->p, r = s->r, ms = ntk_spectral_dim(s), st = NTK_OK;
   if (nc < 1) return NTK_OK;
-  if (s->mode == NTK_SPEC_EIGEN && !head) {
-    char t = 'T', nt = 'N';
-    double d1 = 1.0, d0 = 0.0;
-    F77_CALL(dgemm)(&t, &nt, &m, &nc, &n, &d1, s->basis, &n, V, &n, &d0, out, &m FCONE FCONE);
-    return NTK_OK;
+  if (head && p > 0) {
+    double *W = dalloc((size_t) n * nc);
+    if (!W) return NTK_ERR_ALLOC;
+    memcpy(W, V, (size_t) n * nc * sizeof(double));
+    st = apply_qx(s, 'T', W, nc);
+    for (int c = 0; c < nc && st == NTK_OK; c++) {
+      memcpy(head + (size_t) c * p, W + (size_t) c * n, (size_t) p * sizeof(double));
+      if (s->mode != NTK_SPEC_EIGEN)
+        memcpy(out + (size_t) c * m, W + (size_t) c * n + p, (size_t) m * sizeof(double));
+    }
+    free(W);
+    if (st) return st;
+    if (s->mode != NTK_SPEC_EIGEN) return apply_g(s, 'L', 'T', out, m, nc);
+  } else if (s->mode != NTK_SPEC_EIGEN) {
+    double *W = dalloc((size_t) n * nc);
+    if (!W) return NTK_ERR_ALLOC;
+    memcpy(W, V, (size_t) n * nc * sizeof(double));
+    st = apply_qx(s, 'T', W, nc);
+    for (int c = 0; c < nc && st == NTK_OK; c++)
+      memcpy(out + (size_t) c * m, W + (size_t) c * n + p, (size_t) m * sizeof(double));
+    free(W);
+    return st ? st : apply_g(s, 'L', 'T', out, m, nc);
   }
+  /* eigen mode: B'V, and for a thin basis the norm of the rest as the last coordinate */
+  char t = 'T', nt = 'N';
+  double d1 = 1.0, d0 = 0.0;
+  F77_CALL(dgemm)(&t, &nt, &r, &nc, &n, &d1, s->basis, &n, V, &n, &d0, out, &ms FCONE FCONE);
+  if (ms == r) return NTK_OK;
   double *W = dalloc((size_t) n * nc);
   if (!W) return NTK_ERR_ALLOC;
-  memcpy(W, V, (size_t) n * nc * sizeof(double));
-  int st = apply_qx(s, 'T', W, nc);
-  if (st) { free(W); return st; }
-  for (int c = 0; c < nc; c++) {
-    if (head) memcpy(head + (size_t) c * p, W + (size_t) c * n, (size_t) p * sizeof(double));
-    if (s->mode != NTK_SPEC_EIGEN)
-      memcpy(out + (size_t) c * m, W + (size_t) c * n + p, (size_t) m * sizeof(double));
-  }
-  if (s->mode == NTK_SPEC_EIGEN) {
-    free(W);
-    return ntk_spectral_rotate(s, nc, V, NULL, out);
+  st = thin_residual(s, nc, V, out, ms, W);
+  for (int c = 0; c < nc && st == NTK_OK; c++) {
+    double ss = 0;
+    const double *w = W + (size_t) c * n;
+    for (int i = 0; i < n; i++) ss += w[i] * w[i];
+    out[r + (size_t) c * ms] = sqrt(ss);
   }
   free(W);
-  return apply_g(s, 'L', 'T', out, m, nc);
+  return st;
 }
 
 /* See ntkgen.h. */
-int ntk_spectral_unrotate(const ntk_spectral *s, int nc, const double *C, double *out)
+int ntk_spectral_unrotate(const ntk_spectral *s, int nc, const double *C, const double *V,
+                          double *out)
 {
-  int n = s->n, m = s->m, p = s->p;
+  int n = s->n, m = s->m, p = s->p, r = s->r, ms = ntk_spectral_dim(s);
   if (nc < 1) return NTK_OK;
   if (s->mode == NTK_SPEC_EIGEN) {
     char nt = 'N';
     double d1 = 1.0, d0 = 0.0;
-    F77_CALL(dgemm)(&nt, &nt, &n, &nc, &m, &d1, s->basis, &n, C, &m, &d0, out, &n FCONE FCONE);
-    return NTK_OK;
+    F77_CALL(dgemm)(&nt, &nt, &n, &nc, &r, &d1, s->basis, &n, C, &ms, &d0, out, &n FCONE FCONE);
+    if (ms == r) return NTK_OK;
+    /* + (C_r / |v_rest|) v_rest: the coordinate along the rest of each original vector */
+    if (!V) return NTK_ERR_ARG;
+    double *W = dalloc((size_t) n * nc), *Cv = dalloc((size_t) r * nc);
+    if (!W || !Cv) { free(W); free(Cv); return NTK_ERR_ALLOC; }
+    char t = 'T';
+    F77_CALL(dgemm)(&t, &nt, &r, &nc, &n, &d1, s->basis, &n, V, &n, &d0, Cv, &r FCONE FCONE);
+    int st = thin_residual(s, nc, V, Cv, r, W);
+    for (int c = 0; c < nc && st == NTK_OK; c++) {
+      const double *w = W + (size_t) c * n;
+      double ss = 0;
+      for (int i = 0; i < n; i++) ss += w[i] * w[i];
+      double f = ss > 0 ? C[r + (size_t) c * ms] / sqrt(ss) : 0.0;
+      double *o = out + (size_t) c * n;
+      for (int i = 0; i < n; i++) o[i] += f * w[i];
+    }
+    free(W); free(Cv);
+    return st;
   }
   double *W = dalloc((size_t) m * nc);
   if (!W) return NTK_ERR_ALLOC;
@@ -292,11 +351,33 @@ int ntk_spectral_unrotate(const ntk_spectral *s, int nc, const double *C, double
   if (st) { free(W); return st; }
   for (int c = 0; c < nc; c++) {
     double *oc = out + (size_t) c * n;
-    for (int r = 0; r < p; r++) oc[r] = 0.0;
+    for (int i = 0; i < p; i++) oc[i] = 0.0;
     memcpy(oc + p, W + (size_t) c * m, (size_t) m * sizeof(double));
   }
   free(W);
   return apply_qx(s, 'N', out, nc);
+}
+
+/* See ntkgen.h. */
+int ntk_spectral_truncate(ntk_spectral *s, int r)
+{
+  if (s->mode != NTK_SPEC_EIGEN || r < 1 || r > s->m) return NTK_ERR_ARG;
+  int m = s->m, p = s->p;
+  s->r = r;
+  if (r < m) {             /* the rest of the space: eigenvalue 0, one coordinate */
+    s->d[r] = 0.0;
+    s->e[r - 1] = 0.0;
+    /* kt (m x p) -> (r + 1) x p, its coordinate along the rest 0 (exact for a kernel of
+     * rank r, whose fixed-effect block lies in the span of the kept vectors) */
+    for (int c = 0; c < p; c++) {
+      for (int i = 0; i < r; i++) s->kt[i + (size_t) c * (r + 1)] = s->kt[i + (size_t) c * m];
+      s->kt[r + (size_t) c * (r + 1)] = 0.0;
+    }
+    double tr = 0;
+    for (int j = 0; j < r; j++) tr += s->values[j];
+    s->trace = tr;
+  }
+  return NTK_OK;
 }
 
 /* See ntkgen.h.  LDL' of the tridiagonal M = a T + b I: M = L D L', L unit lower
@@ -304,7 +385,7 @@ int ntk_spectral_unrotate(const ntk_spectral *s, int nc, const double *C, double
 int ntk_spectral_factor(const ntk_spectral *s, double a, double b, double *piv, double *l,
                         double *logdet)
 {
-  int m = s->m;
+  int m = ntk_spectral_dim(s);
   double ld = 0;
   for (int j = 0; j < m; j++) {
     double dj = a * s->d[j] + b;
@@ -335,7 +416,7 @@ void ntk_spectral_solve(int m, const double *piv, const double *l, int nc, doubl
 /* See ntkgen.h.  out = T x (m).  O(m). */
 void ntk_spectral_tmul(const ntk_spectral *s, const double *x, double *out)
 {
-  int m = s->m;
+  int m = ntk_spectral_dim(s);
   for (int j = 0; j < m; j++) {
     double v = s->d[j] * x[j];
     if (j > 0) v += s->e[j - 1] * x[j - 1];
@@ -350,6 +431,7 @@ int ntk_spectral_alloc(int n, int p, int mode, ntk_spectral *s)
 {
   int m = n - p;
   memset(s, 0, sizeof(*s));
+  s->r = m;
   s->qr = dalloc((size_t) n * p); s->qtau = dalloc(p);
   s->basis = dalloc(ntk_spectral_basis_length(n, p, mode));
   s->tau = dalloc(m); s->d = dalloc(m); s->e = dalloc(m); s->values = dalloc(m);

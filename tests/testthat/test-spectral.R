@@ -98,3 +98,41 @@ test_that("the LMM from an eigen or a tridiagonal decomposition is the same fit"
   expect_error(ntk_lmm(y, K, spectral = S), "`spectral`.*column")
   expect_error(ntk_lmm(y, K, X = X[, 2], spectral = ntk_spectral(K[1:40, 1:40])), "`spectral`")
 })
+
+test_that("a thin basis of a low-rank kernel gives the fits of the full decomposition", {
+  set.seed(8)
+  Z <- scale(matrix(rbinom(90 * 20, 2, 0.4), 90, 20))
+  K <- tcrossprod(Z) / 20                    # rank 20 (p = 20 SNPs < n = 90)
+  y <- drop(Z %*% rnorm(20, sd = 0.3)) + rnorm(90)
+  X <- cbind(1, rnorm(90))
+  S <- ntk_spectral(K, X = X, method = "eigen", rank = 20)
+  expect_equal(S$r, 20L)
+  expect_equal(length(S$basis), 90L * 20L)
+  for (method in c("minque1", "reml")) {
+    a <- ntk_lmm(y, K, X = X[, 2], method = method)
+    b <- ntk_lmm(y, K, X = X[, 2], method = method, spectral = S)
+    expect_equal(b$theta, a$theta, tolerance = 1e-8)
+    expect_equal(b$se, a$se, tolerance = 1e-7)
+    expect_equal(b$b, a$b, tolerance = 1e-8)
+    expect_equal(b$loglik, a$loglik, tolerance = 1e-8)
+    expect_equal(b$fitted.values, a$fitted.values, tolerance = 1e-8)
+  }
+  # KRR (GLS offset, CV) from the thin basis: the dense solve at every lambda
+  S1 <- ntk_spectral(K, X = X, method = "eigen", rank = 20)
+  fit <- ntk_krr(y, K, X = X[, 2], offset = "gls", foldid = rep(1:3, 30), spectral = S1)
+  for (l in c(0.1, 1, 10)) {
+    V <- K + l * diag(90)
+    Vi <- solve(V)
+    b <- drop(solve(t(X) %*% Vi %*% X, t(X) %*% Vi %*% y))
+    a <- coef(fit, s = l)
+    expect_equal(unname(attr(a, "beta")), b, tolerance = 1e-8)
+    expect_equal(unname(as.vector(a)), drop(Vi %*% (y - X %*% b)), tolerance = 1e-8)
+  }
+  S0 <- ntk_spectral(K, method = "eigen", rank = 20)   # unprojected: rank 20 too
+  fo <- ntk_krr(y, K, foldid = rep(1:3, 30), spectral = S0)
+  a <- coef(fo, s = 2)
+  yc <- y - mean(y)
+  expect_equal(unname(as.vector(a)), drop(solve(K + 2 * diag(90), yc)), tolerance = 1e-8)
+  expect_error(ntk_krr(y, K, criterion = "gcv", spectral = S0), "`spectral`.*all eigenvectors")
+  expect_error(ntk_spectral(K, rank = 5), "`rank`.*eigen")
+})
