@@ -227,7 +227,9 @@ krr_check_y <- function(y) {
   if (is.data.frame(y)) y <- as.matrix(y)
   if (is.matrix(y) && ncol(y) > 1L) {
     tn <- colnames(y)
-    if (is.null(tn)) tn <- paste0("trait", seq_len(ncol(y)))
+    if (is.null(tn)) tn <- rep("", ncol(y))
+    blank <- is.na(tn) | !nzchar(tn)
+    tn[blank] <- paste0("trait", which(blank))
     Y <- matrix(0, nrow(y), ncol(y), dimnames = list(rownames(y), tn))
     for (j in seq_len(ncol(y)))
       Y[, j] <- krr_check_trait(y[, j], sprintf("y[, \"%s\"]", tn[j]))
