@@ -433,27 +433,6 @@ done:
   return st;
 }
 
-/* ---- QR helpers ---------------------------------------------------------------------- */
-
-/* C (nr x nc) <- op(Q) C (side 'L') or C op(Q) (side 'R'); Q from dgeqrf of n x p QR. */
-static int apply_q(char side, char trans, int n, int p, const double *QR, const double *tau,
-                   double *Cm, int nr, int nc)
-{
-  if (p == 0) return NTK_OK;
-  int info = 0, lwork = -1;
-  double wq = 0;
-  F77_CALL(dormqr)(&side, &trans, &nr, &nc, &p, (double *) QR, &n, (double *) tau, Cm, &nr,
-                   &wq, &lwork, &info FCONE FCONE);
-  if (info != 0) return NTK_ERR_LAPACK;
-  lwork = (int) wq + 1;
-  double *work = dalloc((size_t) lwork);
-  if (!work) return NTK_ERR_ALLOC;
-  F77_CALL(dormqr)(&side, &trans, &nr, &nc, &p, (double *) QR, &n, (double *) tau, Cm, &nr,
-                   work, &lwork, &info FCONE FCONE);
-  free(work);
-  return info == 0 ? NTK_OK : NTK_ERR_LAPACK;
-}
-
 /* b = R^-1 rb and vcov_b = R^-1 schur R^-T (symmetrised), R the p x p upper triangle of
  * the n x p QR.  rb and schur are overwritten. */
 static void gls_finish(int n, int p, const double *QR, double *rb, double *schur, double *b,
@@ -474,6 +453,49 @@ static void gls_finish(int n, int p, const double *QR, double *rb, double *schur
       vcov_b[r + (size_t) c * p] = 0.5 * (schur[r + (size_t) c * p] + schur[c + (size_t) r * p]);
 }
 
+/* Several kernels: alpha = V^-1 (y - X b), b and vcov_b at theta from the Cholesky factor
+ * U of V22 (the last evaluation), K11 / K12 of each rotated kernel and y_r = Q'y
+ * (y1: p, y2: m).  O(m^2 p + m p^2). */
+static int dense_gls(int n, int p, int nk, const double *th, const double *QR,
+                     const double *tau, const double *const *K11, const double *const *K12,
+                     const double *U, const double *y1, const double *y2, ntk_lmm_result *res)
+{
+  int m = n - p, k = nk + 1, one = 1, info = 0, st = NTK_OK;
+  double *alpha = res->alpha, *rb = dalloc(p), *schur = dalloc((size_t) p * p),
+         *W = dalloc((size_t) m * p), *V21 = dalloc((size_t) m * p);
+  if (!rb || !schur || !W || !V21) { st = NTK_ERR_ALLOC; goto done; }
+  for (int c = 0; c < p; c++)
+    for (int r = 0; r < p; r++) {
+      double s = r == c ? th[k - 1] : 0.0;
+      for (int i = 0; i < nk; i++) s += th[i] * K11[i][r + (size_t) c * p];
+      schur[r + (size_t) c * p] = s;
+    }
+  for (int j = 0; j < p; j++) { rb[j] = y1[j]; alpha[j] = 0.0; }
+  char up = 'U', tr = 'T', nt = 'N';
+  memcpy(alpha + p, y2, (size_t) m * sizeof(double));
+  F77_CALL(dpotrs)(&up, &m, &one, U, &m, alpha + p, &m, &info FCONE);
+  if (info != 0) { st = NTK_ERR_LAPACK; goto done; }
+  if (p > 0) {
+    /* W = V22^-1 V21, V21 = sum th_i K12_i'; schur -= V12 W; rb -= V12 alpha2 */
+    for (int c = 0; c < p; c++)
+      for (int r = 0; r < m; r++) {
+        double s = 0;
+        for (int i = 0; i < nk; i++) s += th[i] * K12[i][c + (size_t) r * p];
+        W[r + (size_t) c * m] = V21[r + (size_t) c * m] = s;
+      }
+    F77_CALL(dpotrs)(&up, &m, &p, U, &m, W, &m, &info FCONE);
+    if (info != 0) { st = NTK_ERR_LAPACK; goto done; }
+    double d1 = 1.0, dm1 = -1.0;
+    F77_CALL(dgemm)(&tr, &nt, &p, &p, &m, &dm1, V21, &m, W, &m, &d1, schur, &p FCONE FCONE);
+    F77_CALL(dgemv)(&tr, &m, &p, &dm1, V21, &m, alpha + p, &one, &d1, rb, &one FCONE);
+  }
+  gls_finish(n, p, QR, rb, schur, res->b, res->vcov_b);
+  st = ntk_qr_apply('L', 'N', n, p, QR, tau, alpha, n, 1);
+done:
+  free(rb); free(schur); free(W); free(V21);
+  return st;
+}
+
 /* ---- the whole fit --------------------------------------------------------------------- */
 
 /* Several kernels (one kernel: ntk_lmm_fit_spectral).  Cost: QR O(n p^2); rotation
@@ -481,13 +503,13 @@ static void gls_finish(int n, int p, const double *QR, double *rb, double *schur
 int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
                 const double *const *K, const ntk_lmm_control *ctl, ntk_lmm_result *res)
 {
-  int k = nk + 1, m = n - p, st = NTK_OK, info = 0, one = 1;
+  int k = nk + 1, m = n - p, st = NTK_OK, info = 0;
   res->bad_kernel = -1; res->bad_value = 0; res->v_pd = 0;
   res->iter = 0; res->converged = 0; res->loglik = -INFINITY;
   if (n < 2 || p < 0 || m < 1 || nk < 2 || k > 64) return NTK_ERR_ARG;
   size_t nn = (size_t) n * n, mm = (size_t) m * m;
   double *QR = dalloc((size_t) n * p), *tau = dalloc(p), *yr = dalloc(n), *ck = dalloc(k), *w0 = dalloc(k),
-         *U = NULL, *z = NULL, *work = NULL;
+         *U = NULL, *z = NULL;
   double **KR = calloc((size_t) nk, sizeof(double *)), **K11 = calloc((size_t) nk,
          sizeof(double *)), **K12 = calloc((size_t) nk, sizeof(double *)),
          **B = calloc((size_t) k, sizeof(double *)), **u = calloc((size_t) k, sizeof(double *));
@@ -498,24 +520,9 @@ int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
   }
 
   /* QR of X and y_r = Q' y */
-  if (p > 0) {
-    memcpy(QR, X, (size_t) n * p * sizeof(double));
-    int lwork = -1;
-    double wq = 0;
-    F77_CALL(dgeqrf)(&n, &p, QR, &n, tau, &wq, &lwork, &info);
-    if (info != 0) { st = NTK_ERR_LAPACK; goto done; }
-    lwork = (int) wq + 1;
-    if (!(work = dalloc((size_t) lwork))) { st = NTK_ERR_ALLOC; goto done; }
-    F77_CALL(dgeqrf)(&n, &p, QR, &n, tau, work, &lwork, &info);
-    free(work); work = NULL;
-    if (info != 0) { st = NTK_ERR_LAPACK; goto done; }
-    double rmax = 0;
-    for (int j = 0; j < p; j++) rmax = fmax(rmax, fabs(QR[j + (size_t) j * n]));
-    for (int j = 0; j < p; j++)
-      if (!(fabs(QR[j + (size_t) j * n]) > 1e-10 * rmax)) { st = NTK_ERR_SINGULAR; goto done; }
-  }
+  if ((st = ntk_qr_full_rank(n, p, X, QR, tau, &info))) goto done;
   memcpy(yr, y, (size_t) n * sizeof(double));
-  if ((st = apply_q('L', 'T', n, p, QR, tau, yr, n, 1))) goto done;
+  if ((st = ntk_qr_apply('L', 'T', n, p, QR, tau, yr, n, 1))) goto done;
   const double *y1 = yr, *y2 = yr + p;
 
   /* rotate every kernel: Q' K Q; keep K11 (p x p), K12 (p x m), K22 (m x m, compacted) */
@@ -523,8 +530,8 @@ int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
     if (!(KR[i] = dalloc(nn)) || !(K11[i] = dalloc((size_t) p * p)) ||
         !(K12[i] = dalloc((size_t) p * m))) { st = NTK_ERR_ALLOC; goto done; }
     memcpy(KR[i], K[i], nn * sizeof(double));
-    if ((st = apply_q('L', 'T', n, p, QR, tau, KR[i], n, n))) goto done;
-    if ((st = apply_q('R', 'N', n, p, QR, tau, KR[i], n, n))) goto done;
+    if ((st = ntk_qr_apply('L', 'T', n, p, QR, tau, KR[i], n, n))) goto done;
+    if ((st = ntk_qr_apply('R', 'N', n, p, QR, tau, KR[i], n, n))) goto done;
     double *A = KR[i];
     for (int c = 0; c < p; c++)
       for (int r = 0; r < p; r++) K11[i][r + (size_t) c * p] = A[r + (size_t) c * n];
@@ -579,47 +586,8 @@ int ntk_lmm_fit(int n, int p, const double *y, const double *X, int nk,
   for (size_t j = 0; j < (size_t) p * p; j++) res->vcov_b[j] = NAN;
   if (!res->v_pd) goto done;
 
-  double *alpha = res->alpha, *rb = dalloc(p > 0 ? p : 1), *schur = dalloc((size_t) p * p + 1),
-         *W = dalloc((size_t) m * (p > 0 ? p : 1));
-  if (!rb || !schur || !W) { free(rb); free(schur); free(W); st = NTK_ERR_ALLOC; goto done; }
-  for (int j = 0; j < p; j++) alpha[j] = 0.0;
-  for (int c = 0; c < p; c++)
-    for (int r = 0; r < p; r++) {
-      double s = r == c ? th[k - 1] : 0.0;
-      for (int i = 0; i < nk; i++) s += th[i] * K11[i][r + (size_t) c * p];
-      schur[r + (size_t) c * p] = s;
-    }
-  for (int j = 0; j < p; j++) rb[j] = y1[j];
-  {
-    /* U from the last evaluation at th (engine_eval above) */
-    char up = 'U', tr = 'T';
-    memcpy(alpha + p, y2, (size_t) m * sizeof(double));
-    F77_CALL(dpotrs)(&up, &m, &one, U, &m, alpha + p, &m, &info FCONE);
-    if (info != 0) { free(rb); free(schur); free(W); st = NTK_ERR_LAPACK; goto done; }
-    if (p > 0) {
-      /* W = V22^-1 V21, V21 = sum th_i K12_i' */
-      for (int c = 0; c < p; c++)
-        for (int r = 0; r < m; r++) {
-          double s = 0;
-          for (int i = 0; i < nk; i++) s += th[i] * K12[i][c + (size_t) r * p];
-          W[r + (size_t) c * m] = s;
-        }
-      double *V21 = dalloc((size_t) m * p);
-      if (!V21) { free(rb); free(schur); free(W); st = NTK_ERR_ALLOC; goto done; }
-      memcpy(V21, W, (size_t) m * p * sizeof(double));
-      F77_CALL(dpotrs)(&up, &m, &p, U, &m, W, &m, &info FCONE);
-      if (info != 0) { free(V21); free(rb); free(schur); free(W); st = NTK_ERR_LAPACK; goto done; }
-      double d1 = 1.0, dm1 = -1.0;
-      char nt = 'N';
-      /* schur -= V12 W ; rb -= V12 alpha2 */
-      F77_CALL(dgemm)(&tr, &nt, &p, &p, &m, &dm1, V21, &m, W, &m, &d1, schur, &p FCONE FCONE);
-      F77_CALL(dgemv)(&tr, &m, &p, &dm1, V21, &m, alpha + p, &one, &d1, rb, &one FCONE);
-      free(V21);
-    }
-  }
-  gls_finish(n, p, QR, rb, schur, res->b, res->vcov_b);
-  free(rb); free(schur); free(W);
-  st = apply_q('L', 'N', n, p, QR, tau, alpha, n, 1);
+  st = dense_gls(n, p, nk, th, QR, tau, (const double *const *) K11,
+                 (const double *const *) K12, U, y1, y2, res);
 
 done:
   if (KR) for (int i = 0; i < nk; i++) free(KR[i]);
@@ -629,7 +597,7 @@ done:
   if (u) for (int i = 0; i < k; i++) free(u[i]);
   free(KR); free(K11); free(K12); free(B); free(u);
   free(QR); free(tau); free(yr);
-  free(ck); free(w0); free(U); free(z); free(work);
+  free(ck); free(w0); free(U); free(z);
   return st;
 }
 

@@ -71,6 +71,13 @@ size_t ntk_spectral_basis_length(int n, int p, int mode);
  * Cost: eigen O(m^3) (dsyevd), tridiag 4/3 m^3 (dsytrd) + O(m^2); O(n^2 p) rotation. */
 int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
                        const double *X, int mode, ntk_spectral *s, int *info);
+/* QR of the n x p X (copied into QR; tau: p) by dgeqrf; NTK_ERR_SINGULAR when X is
+ * numerically rank deficient (|R_jj| <= 1e-10 max |R_jj|).  O(n p^2). */
+int ntk_qr_full_rank(int n, int p, const double *X, double *QR, double *tau, int *info);
+/* C (nr x nc) <- op(Q) C (side 'L', nr = n) or C op(Q) (side 'R', nc = n), Q the n x n
+ * orthogonal factor of such a QR (dormqr).  O(n p (nr or nc)). */
+int ntk_qr_apply(char side, char trans, int n, int p, const double *QR, const double *tau,
+                 double *C, int nr, int nc);
 /* Entries of a vector in the basis: m, or r + 1 for a thin basis. */
 int ntk_spectral_dim(const ntk_spectral *s);
 /* out (dim x nc) = B' V for V n x nc (thin: the last coordinate is the norm of the rest of

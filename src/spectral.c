@@ -90,23 +90,53 @@ static int eigen_dc(int m, double *A, double *values, double *vec, int *used_vec
   return NTK_OK;
 }
 
-/* C (nr x nc) <- op(Q_X) C from the left, Q_X from dgeqrf of the n x p QR. */
-static int apply_qx(const ntk_spectral *s, char trans, double *C, int nc)
+/* See ntkgen.h: C (nr x nc) <- op(Q) C (side 'L') or C op(Q) (side 'R'). */
+int ntk_qr_apply(char side, char trans, int n, int p, const double *QR, const double *tau,
+                 double *C, int nr, int nc)
 {
-  if (s->p == 0 || nc == 0) return NTK_OK;
-  char side = 'L';
-  int n = s->n, p = s->p, info = 0, lwork = -1;
+  if (p == 0 || nr == 0 || nc == 0) return NTK_OK;
+  int info = 0, lwork = -1;
   double wq = 0;
-  F77_CALL(dormqr)(&side, &trans, &n, &nc, &p, s->qr, &n, s->qtau, C, &n, &wq, &lwork,
-                   &info FCONE FCONE);
+  F77_CALL(dormqr)(&side, &trans, &nr, &nc, &p, (double *) QR, &n, (double *) tau, C, &nr,
+                   &wq, &lwork, &info FCONE FCONE);
   if (info != 0) return NTK_ERR_LAPACK;
   lwork = (int) wq + 1;
   double *work = dalloc((size_t) lwork);
   if (!work) return NTK_ERR_ALLOC;
-  F77_CALL(dormqr)(&side, &trans, &n, &nc, &p, s->qr, &n, s->qtau, C, &n, work, &lwork,
-                   &info FCONE FCONE);
+  F77_CALL(dormqr)(&side, &trans, &nr, &nc, &p, (double *) QR, &n, (double *) tau, C, &nr,
+                   work, &lwork, &info FCONE FCONE);
   free(work);
   return info == 0 ? NTK_OK : NTK_ERR_LAPACK;
+}
+
+/* See ntkgen.h: QR (n x p, overwritten copy of X) and tau by dgeqrf; NTK_ERR_SINGULAR when
+ * a diagonal entry of R is below 1e-10 times the largest. */
+int ntk_qr_full_rank(int n, int p, const double *X, double *QR, double *tau, int *info)
+{
+  *info = 0;
+  if (p == 0) return NTK_OK;
+  memcpy(QR, X, (size_t) n * p * sizeof(double));
+  int lwork = -1;
+  double wq = 0;
+  F77_CALL(dgeqrf)(&n, &p, QR, &n, tau, &wq, &lwork, info);
+  if (*info != 0) return NTK_ERR_LAPACK;
+  lwork = (int) wq + 1;
+  double *work = dalloc((size_t) lwork);
+  if (!work) return NTK_ERR_ALLOC;
+  F77_CALL(dgeqrf)(&n, &p, QR, &n, tau, work, &lwork, info);
+  free(work);
+  if (*info != 0) return NTK_ERR_LAPACK;
+  double rmax = 0;
+  for (int j = 0; j < p; j++) rmax = fmax(rmax, fabs(QR[j + (size_t) j * n]));
+  for (int j = 0; j < p; j++)
+    if (!(fabs(QR[j + (size_t) j * n]) > 1e-10 * rmax)) return NTK_ERR_SINGULAR;
+  return NTK_OK;
+}
+
+/* C (n x nc) <- op(Q_X) C from the left. */
+static int apply_qx(const ntk_spectral *s, char trans, double *C, int nc)
+{
+  return ntk_qr_apply('L', trans, s->n, s->p, s->qr, s->qtau, C, s->n, nc);
 }
 
 /* C (m x nc) <- op(G) C, G the dsytrd reflectors (side 'L') ; or C (nr x m) <- C op(G)
@@ -153,20 +183,7 @@ int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
   s->trace0 = 0;
   for (int j = 0; j < n; j++) s->trace0 += A[j + (size_t) j * n];
   if (p > 0) {
-    memcpy(s->qr, X, (size_t) n * p * sizeof(double));
-    int lwork = -1;
-    double wq = 0;
-    F77_CALL(dgeqrf)(&n, &p, s->qr, &n, s->qtau, &wq, &lwork, info);
-    if (*info != 0) { st = NTK_ERR_LAPACK; goto done; }
-    lwork = (int) wq + 1;
-    if (!(work = dalloc((size_t) lwork))) { st = NTK_ERR_ALLOC; goto done; }
-    F77_CALL(dgeqrf)(&n, &p, s->qr, &n, s->qtau, work, &lwork, info);
-    free(work); work = NULL;
-    if (*info != 0) { st = NTK_ERR_LAPACK; goto done; }
-    double rmax = 0;
-    for (int j = 0; j < p; j++) rmax = fmax(rmax, fabs(s->qr[j + (size_t) j * n]));
-    for (int j = 0; j < p; j++)
-      if (!(fabs(s->qr[j + (size_t) j * n]) > 1e-10 * rmax)) { st = NTK_ERR_SINGULAR; goto done; }
+    if ((st = ntk_qr_full_rank(n, p, X, s->qr, s->qtau, info))) goto done;
     /* A <- Q_X' A Q_X: left, then right (as the transpose of a left product) */
     if ((st = apply_qx(s, 'T', A, n))) goto done;
     for (int j = 0; j < n; j++)            /* transpose in place */
