@@ -197,10 +197,10 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
     for (pat in unique(pattern)) {
       cols <- which(pattern == pat)
       obs <- which(!is.na(Y[, cols[1L]]))
-      Z <- krr_design(X, n, obs)
+      D <- krr_design(X, n, obs)
       lam <- krr_grid(lambda, K, obs, nlambda, lambda_range)
-      fo <- krr_folds(foldid, nfolds, n, obs, Z)
-      cv <- .Call(C_krr_cv, K, Y[, cols, drop = FALSE], fo$fold0, fo$nfolds, Z,
+      fo <- krr_folds(foldid, nfolds, n, obs, D)
+      cv <- .Call(C_krr_cv, K, Y[, cols, drop = FALSE], fo$fold0, fo$nfolds, D,
                   as.integer(offset == "gls"), lam)
       for (j in seq_along(cols))
         pre[[cols[j]]] <- list(fo = fo, cvraw = matrix(cv$cvraw[, , j], fo$nfolds, length(lam)),
@@ -254,14 +254,14 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   n <- length(y)
   obs <- which(!is.na(y))
   nobs <- length(obs)
-  Z <- krr_design(X, n, obs)
-  q <- ncol(Z)
+  D <- krr_design(X, n, obs)
+  q <- ncol(D)
   if (nobs <= q + 1L)
     stop_arg("X", "has too many columns (", q - 1L, ") for ", nobs, " observed individuals.")
   lambda <- krr_grid(lambda, K, obs, nlambda, lambda_range)
   nlam <- length(lambda)
   yo <- y[obs]
-  Zo <- Z[obs, , drop = FALSE]
+  Do <- D[obs, , drop = FALSE]
   # the one decomposition of the fit: eigenvectors of the kernel of the observed for the
   # closed-form criteria; for CV the tridiagonal form, with the offset design projected
   # out for offset = "gls" (the decomposition an LMM of the same data uses)
@@ -269,7 +269,7 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   proj <- criterion == "cv" && gls == 1L
   S <- NULL
   if (!is.null(spectral)) {
-    why <- spectral_mismatch(spectral, K, obs, if (proj) Zo)
+    why <- spectral_mismatch(spectral, K, obs, if (proj) Do)
     if (is.null(why) && criterion != "cv" &&
         (spectral$method != "eigen" || spectral$r < spectral$m))
       why <- "must hold all eigenvectors (method = \"eigen\", no `rank`) for a closed-form criterion"
@@ -277,14 +277,14 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
       if (!is.null(cl$spectral)) stop_arg("spectral", why, ".")
     } else S <- spectral
   }
-  if (is.null(S)) S <- spectral_make(K, obs, if (proj) Zo, want)
+  if (is.null(S)) S <- spectral_make(K, obs, if (proj) Do, want)
 
   out <- list(call = cl, criterion = criterion, offset = offset, lambda = lambda,
               lambda_kare = lambda / nobs)
   if (criterion == "cv") {
     if (is.null(pre)) {
-      fo <- krr_folds(foldid, nfolds, n, obs, Z)
-      cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, Z, gls, lambda)
+      fo <- krr_folds(foldid, nfolds, n, obs, D)
+      cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, D, gls, lambda)
       cv <- list(cvraw = matrix(cv$cvraw, fo$nfolds, nlam), pred = matrix(cv$pred, n, nlam))
     } else {
       fo <- pre$fo
@@ -307,7 +307,7 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
     lambda.1se <- max(lambda[cvm <= cvm[idmin] + cvsd[idmin]])
     id1se <- match(lambda.1se, lambda)
   } else {
-    cvm <- .Call(C_krr_criterion, S, yo, Zo, gls, lambda, ntk_code("criterion", criterion))
+    cvm <- .Call(C_krr_criterion, S, yo, Do, gls, lambda, ntk_code("criterion", criterion))
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
                        loo = "Leave-one-out mean-squared error")
     out$cvm <- cvm
@@ -322,15 +322,15 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
                       dimnames = list(c("min", "1se"), "Lambda"))
   out$spectral <- S
   sel <- unique(stats::na.omit(c(out$lambda.min, out$lambda.1se)))
-  fit <- krr_solve(S, yo, Zo, gls, sel, obs, n)
+  fit <- krr_solve(S, yo, Do, gls, sel, obs, n)
   j <- match(c(out$lambda.min, out$lambda.1se), sel)
   alpha <- fit$alpha[, j, drop = FALSE]
   dimnames(alpha) <- list(rownames(K), c("lambda.min", "lambda.1se"))
   beta <- fit$beta[, j, drop = FALSE]
-  dimnames(beta) <- list(colnames(Z), c("lambda.min", "lambda.1se"))
+  dimnames(beta) <- list(colnames(D), c("lambda.min", "lambda.1se"))
   out$beta <- beta
   out$alpha <- alpha
-  out$fitted.values <- krr_predict_raw(K, alpha[, 1L], Z, beta[, 1L])
+  out$fitted.values <- krr_predict_raw(K, alpha[, 1L], D, beta[, 1L])
   names(out$fitted.values) <- rownames(K)
   out$y <- y
   out$n <- n
@@ -345,8 +345,8 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
 
 # Dual coefficients (n x nlam, zero where y is NA) and offsets (q x nlam) at the lambdas
 # `lam`, from the decomposition S: no factorisation, O(n^2) per lambda.
-krr_solve <- function(S, yo, Zo, gls, lam, obs, n) {
-  fit <- .Call(C_krr_spectral_fit, S, as.double(yo), Zo, as.integer(gls), as.double(lam))
+krr_solve <- function(S, yo, Do, gls, lam, obs, n) {
+  fit <- .Call(C_krr_spectral_fit, S, as.double(yo), Do, as.integer(gls), as.double(lam))
   alpha <- matrix(0, n, length(lam))
   alpha[obs, ] <- fit$alpha
   list(alpha = alpha, beta = fit$beta)
@@ -358,10 +358,10 @@ krr_solve <- function(S, yo, Zo, gls, lam, obs, n) {
 krr_design <- function(X, n, obs) {
   if (is.null(X)) return(matrix(1, n, 1L, dimnames = list(NULL, "(Intercept)")))
   X <- check_covariates(X, n)
-  Z <- cbind("(Intercept)" = 1, X)
-  if (qr(Z[obs, , drop = FALSE])$rank < ncol(Z))
+  D <- cbind("(Intercept)" = 1, X)
+  if (qr(D[obs, , drop = FALSE])$rank < ncol(D))
     stop_arg("X", "is collinear (with itself or the intercept) among the individuals with `y` observed.")
-  Z
+  D
 }
 
 # Lambda grid on the KRR scale, decreasing.
@@ -388,7 +388,7 @@ krr_grid <- function(lambda, K, obs, nlambda, lambda_range) {
 }
 
 # Folds: integer fold0 (0 = unused), foldid (NA = unused), nfolds.
-krr_folds <- function(foldid, nfolds, n, obs, Z) {
+krr_folds <- function(foldid, nfolds, n, obs, D) {
   nobs <- length(obs)
   if (is.null(foldid)) {
     nfolds <- check_number(nfolds, "nfolds", lower = 2, upper = nobs, integer = TRUE)
@@ -411,14 +411,14 @@ krr_folds <- function(foldid, nfolds, n, obs, Z) {
     f[obs] <- match(fo, lev)
   }
   ntrain <- nobs - tabulate(f[obs], nfolds)
-  if (any(ntrain <= ncol(Z)))
+  if (any(ntrain <= ncol(D)))
     stop_arg(if (is.null(foldid)) "nfolds" else "foldid",
              "leaves a training set of ", min(ntrain), " individuals; at least ",
-             ncol(Z) + 1L, " needed.")
-  if (ncol(Z) > 1L) {
+             ncol(D) + 1L, " needed.")
+  if (ncol(D) > 1L) {
     for (k in seq_len(nfolds)) {
       tr <- which(!is.na(f) & f != k)
-      if (qr(Z[tr, , drop = FALSE])$rank < ncol(Z))
+      if (qr(D[tr, , drop = FALSE])$rank < ncol(D))
         stop_arg("X", "is collinear within the training set of fold ", k, ".")
     }
   }
@@ -434,6 +434,6 @@ krr_which_min <- function(crit, lambda) {
   match(max(lambda[is.finite(crit) & crit <= m]), lambda)
 }
 
-krr_predict_raw <- function(Knew, alpha, Z, beta) {
-  drop(Knew %*% alpha) + drop(Z %*% beta)
+krr_predict_raw <- function(Knew, alpha, D, beta) {
+  drop(Knew %*% alpha) + drop(D %*% beta)
 }

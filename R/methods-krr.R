@@ -49,8 +49,8 @@ krr_alpha <- function(object, s) {
     return(list(alpha = object$alpha[, j],
                 beta = stats::setNames(object$beta[, j], rownames(object$beta)), lambda = lam))
   obs <- which(!is.na(object$y))
-  Z <- krr_design(object$X, object$n, obs)
-  fit <- krr_solve(object$spectral, object$y[obs], Z[obs, , drop = FALSE],
+  D <- krr_design(object$X, object$n, obs)
+  fit <- krr_solve(object$spectral, object$y[obs], D[obs, , drop = FALSE],
                    as.integer(object$offset == "gls"), lam, obs, object$n)
   alpha <- fit$alpha[, 1L]
   names(alpha) <- rownames(object$K)
@@ -133,16 +133,16 @@ predict.ntk_krr <- function(object, K_new = NULL, s = "lambda.min", X_new = NULL
   m <- nrow(K_new)
   if (is.null(object$X)) {
     if (!is.null(X_new)) warning("`X_new` ignored: the fit used no covariates.", call. = FALSE)
-    Znew <- matrix(1, m, 1L)
+    Dnew <- matrix(1, m, 1L)
   } else {
     if (is.null(X_new)) stop_arg("X_new", "is required: the fit used covariates `X`.")
     X_new <- check_covariates(X_new, m, "X_new", per = "row of `K_new`")
     if (ncol(X_new) != nrow(object$beta) - 1L)
       stop_arg("X_new", "must have ", nrow(object$beta) - 1L, " columns like `X` (",
                ncol(X_new), " given).")
-    Znew <- cbind(rep(1, m), X_new)
+    Dnew <- cbind(rep(1, m), X_new)
   }
-  out <- krr_predict_raw(K_new, a$alpha, Znew, a$beta)
+  out <- krr_predict_raw(K_new, a$alpha, Dnew, a$beta)
   names(out) <- rownames(K_new)
   out
 }
@@ -171,8 +171,8 @@ fitted.ntk_krr <- function(object, s = "lambda.min", ...) {
   lam <- krr_resolve_s(object, s)
   if (identical(lam, object$lambda.min)) return(object$fitted.values)
   a <- krr_alpha(object, s)
-  Z <- krr_design(object$X, object$n, which(!is.na(object$y)))
-  out <- krr_predict_raw(object$K, a$alpha, Z, a$beta)
+  D <- krr_design(object$X, object$n, which(!is.na(object$y)))
+  out <- krr_predict_raw(object$K, a$alpha, D, a$beta)
   names(out) <- rownames(object$K)
   out
 }

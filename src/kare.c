@@ -4,27 +4,27 @@
  *
  * K = U diag(d) U' (n x n, complete basis), lambda on the KRR scale, V = K + lambda I,
  * w = 1 / (d + lambda), g = lambda w, H = K V^-1 = U diag(d w) U', I - H = U diag(g) U'.
- * Z (n x q) is the offset design ([1, covariates]), Zr = U'Z, P_Z = Z (Z'Z)^-1 Z'.
+ * F (n x q) is the offset design ([1, covariates]), Fr = U'F, P_F = F (F'F)^-1 F'.
  * Every criterion counts the offset in the smoother S (fitted = S y):
  *
- * OLS offset (gls = 0): beta = OLS, yc = (I - P_Z) y, then KRR on yc, so
- *   S = P_Z + H (I - P_Z),  (I - S) y = (I - H) yc = U (g * t),  t = U' yc,
- *   tr(I - S) = sum_j g_j (1 - m_j),  m_j = || row j of Zr L^-T ||^2,  Z'Z = L L'
+ * OLS offset (gls = 0): beta = OLS, yc = (I - P_F) y, then KRR on yc, so
+ *   S = P_F + H (I - P_F),  (I - S) y = (I - H) yc = U (g * t),  t = U' yc,
+ *   tr(I - S) = sum_j g_j (1 - m_j),  m_j = || row j of Fr L^-T ||^2,  F'F = L L'
  *   GCV   = n ||(I - S) y||^2 / tr(I - S)^2
- *   KARE  = ((1/n) yc'(K/n + l I)^-2 yc) / ((1/n) tr[(I - P_Z)(K/n + l I)^-1])^2,
+ *   KARE  = ((1/n) yc'(K/n + l I)^-2 yc) / ((1/n) tr[(I - P_F)(K/n + l I)^-1])^2,
  *           l = lambda / n: Jacot et al.'s rho with the trace taken on the residual
  *           space of the offset; algebraically equal to GCV (the factors lambda cancel)
  *   LOO   = exact leave-one-out of the whole two-stage fit (OLS refitted without i):
  *           e_i = (r_i + c_i yc_i / (1 - h_i)) / (1 - H_ii), r = (I - H) yc,
- *           c_i = ((I - H) P_Z)_ii, h_i = (P_Z)_ii  (from the OLS deletion formula and
+ *           c_i = ((I - H) P_F)_ii, h_i = (P_F)_ii  (from the OLS deletion formula and
  *           the KRR identity f_i^(-i)(v) = v_i - ((I - H) v)_i / (1 - H_ii) for any v).
  * Counting the offset matters: for a kernel whose rows sum to zero (a GRM of centred
  * genotypes) the uncorrected criteria on yc tend to 0 as lambda -> 0.
  *
- * GLS offset (gls = 1, see krr.c): S = Z P + H (I - Z P), P = (Z'V^-1 Z)^-1 Z'V^-1,
- * I - S = lambda V^-1 (I - Z P).  With A = Zr' W Zr and t = U'y - Zr beta:
- *   (I - S) y  = lambda U (w * t),   tr(I - S) = lambda (sum_j w_j - tr(A^-1 Zr' W^2 Zr))
- *   (I - S)_ii = lambda ((V^-1)_ii - (V^-1 Z A^-1 Z' V^-1)_ii)
+ * GLS offset (gls = 1, see krr.c): S = F P + H (I - F P), P = (F'V^-1 F)^-1 F'V^-1,
+ * I - S = lambda V^-1 (I - F P).  With A = Fr' W Fr and t = U'y - Fr beta:
+ *   (I - S) y  = lambda U (w * t),   tr(I - S) = lambda (sum_j w_j - tr(A^-1 Fr' W^2 Fr))
+ *   (I - S)_ii = lambda ((V^-1)_ii - (V^-1 F A^-1 F' V^-1)_ii)
  * GCV and KARE as above; LOO = mean(((I - S) y)_i / (I - S)_ii)^2, exact for this
  * penalised least-squares problem (fixed effects refitted without i).
  */
@@ -33,19 +33,19 @@
 #include "ntk_lapack.h"
 #include "ntkgen.h"
 
-/* Y0 (n x q) = Zr L^-T with Zr'Zr = Z'Z = L L' (U orthogonal); m (n) = row sums of
+/* Y0 (n x q) = Fr L^-T with Fr'Fr = F'F = L L' (U orthogonal); m (n) = row sums of
  * squares of Y0.  Cost O(n q^2). */
-static int ols_basis(int n, int q, const double *Zr, double *Y0, double *m)
+static int ols_basis(int n, int q, const double *Fr, double *Y0, double *m)
 {
   double *ztz = malloc((size_t) q * q * sizeof(double));
   if (!ztz) return NTK_ERR_ALLOC;
   char tr = 'T', nn = 'N', side = 'R', uplo = 'L', diag = 'N';
   double d1 = 1.0, d0 = 0.0;
   int info = 0;
-  F77_CALL(dgemm)(&tr, &nn, &q, &q, &n, &d1, Zr, &n, Zr, &n, &d0, ztz, &q FCONE FCONE);
+  F77_CALL(dgemm)(&tr, &nn, &q, &q, &n, &d1, Fr, &n, Fr, &n, &d0, ztz, &q FCONE FCONE);
   F77_CALL(dpotrf)(&uplo, &q, ztz, &q, &info FCONE);
   if (info != 0) { free(ztz); return NTK_ERR_SINGULAR; }
-  memcpy(Y0, Zr, (size_t) n * q * sizeof(double));
+  memcpy(Y0, Fr, (size_t) n * q * sizeof(double));
   F77_CALL(dtrsm)(&side, &uplo, &tr, &diag, &n, &q, &d1, ztz, &q, Y0, &n
                   FCONE FCONE FCONE FCONE);
   free(ztz);
@@ -57,15 +57,15 @@ static int ols_basis(int n, int q, const double *Zr, double *Y0, double *m)
   return NTK_OK;
 }
 
-/* GLS pieces for one lambda: beta, t = ty - Zr beta (ntk_gls_eigen), Y = W Zr L^-T with
- * A = Zr' W Zr = L L', and *trsub = ||Y||_F^2 = tr(A^-1 Zr' W^2 Zr).  Cost O(n q^2). */
-static int gls_pieces(int n, int q, const double *Zr, const double *ty, const double *w,
+/* GLS pieces for one lambda: beta, t = ty - Fr beta (ntk_gls_eigen), Y = W Fr L^-T with
+ * A = Fr' W Fr = L L', and *trsub = ||Y||_F^2 = tr(A^-1 Fr' W^2 Fr).  Cost O(n q^2). */
+static int gls_pieces(int n, int q, const double *Fr, const double *ty, const double *w,
                       double *beta, double *t, double *chol, double *Y, double *trsub)
 {
-  int st = ntk_gls_eigen(n, q, Zr, ty, w, beta, t, chol);
+  int st = ntk_gls_eigen(n, q, Fr, ty, w, beta, t, chol);
   if (st != NTK_OK) return st;
   for (int a = 0; a < q; a++)
-    for (int j = 0; j < n; j++) Y[j + (size_t) a * n] = w[j] * Zr[j + (size_t) a * n];
+    for (int j = 0; j < n; j++) Y[j + (size_t) a * n] = w[j] * Fr[j + (size_t) a * n];
   char side = 'R', uplo = 'L', tr = 'T', diag = 'N';
   double d1 = 1.0;
   F77_CALL(dtrsm)(&side, &uplo, &tr, &diag, &n, &q, &d1, chol, &q, Y, &n
@@ -89,9 +89,9 @@ static int inv_shift(int n, const double *d, double lambda, double *w)
 }
 
 /* KARE (which = 0) or GCV (which = 1) for every lambda from the eigenvalues d (n),
- * ty = U'y (n; gls = 0: U'yc with yc the OLS residual) and Zr = U'Z (n x q, q >= 1).
+ * ty = U'y (n; gls = 0: U'yc with yc the OLS residual) and Fr = U'F (n x q, q >= 1).
  * Cost O(n q^2) setup, then O(n) (gls = 0) or O(n q^2) (gls = 1) per lambda. */
-int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const double *Zr,
+int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const double *Fr,
                        int gls, int nlam, const double *lambda, int which, double *value)
 {
   if (n < 1 || nlam < 1 || q < 1 || (which != 0 && which != 1)) return NTK_ERR_ARG;
@@ -104,7 +104,7 @@ int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const do
   double *Y = malloc((size_t) n * q * sizeof(double));
   if (!w || !t || !m || !beta || !chol || !Y) { st = NTK_ERR_ALLOC; goto done; }
   if (!gls) {
-    st = ols_basis(n, q, Zr, Y, m);
+    st = ols_basis(n, q, Fr, Y, m);
     if (st != NTK_OK) goto done;
   }
   for (int l = 0; l < nlam; l++) {
@@ -113,7 +113,7 @@ int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const do
     if (st != NTK_OK) goto done;
     if (gls) {
       double trsub = 0.0;
-      st = gls_pieces(n, q, Zr, ty, w, beta, t, chol, Y, &trsub);
+      st = gls_pieces(n, q, Fr, ty, w, beta, t, chol, Y, &trsub);
       if (st != NTK_OK) goto done;
       for (int j = 0; j < n; j++) { num += t[j] * t[j] * w[j] * w[j]; den += w[j]; }
       den -= trsub;
@@ -134,7 +134,7 @@ done:
 }
 
 /* Exact leave-one-out MSE for every lambda from d (n), U (n x n), ty = U'y (n; gls = 0:
- * U'yc) and Zr = U'Z (n x q).  The factors lambda cancel between residuals and
+ * U'yc) and Fr = U'F (n x q).  The factors lambda cancel between residuals and
  * diagonals, so with W[, l] = w_l:  R = U (W * ty) = r / lambda,
  * D = (U * U) W = (V^-1)_ii, and
  *   gls = 0:  C = (U * (U Y0 Y0')) W = c / lambda;  e = (R + C yc / (1 - h)) / D
@@ -143,7 +143,7 @@ done:
  * three n x n x nlam products for the whole grid) plus O(n^2 q) per lambda for
  * gls = 1; memory O(n^2 + n nlam). */
 int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int q,
-                  const double *Zr, int gls, int nlam, const double *lambda, double *value)
+                  const double *Fr, int gls, int nlam, const double *lambda, double *value)
 {
   if (n < 1 || nlam < 1 || q < 1) return NTK_ERR_ARG;
   size_t nn = (size_t) n * n, nl = (size_t) n * nlam, nq = (size_t) n * q;
@@ -172,9 +172,9 @@ int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int
   for (size_t k = 0; k < nn; k++) S[k] = U[k] * U[k];
   memset(C, 0, nl * sizeof(double));
   if (!gls) {
-    /* Y0 = Zr L^-T; UY = U Y0 = Z L^-T: h = row sums of squares (OLS leverages);
+    /* Y0 = Fr L^-T; UY = U Y0 = F L^-T: h = row sums of squares (OLS leverages);
      * T = U * (UY Y0')  (elementwise), so that (T W)_i = c_i / lambda */
-    st = ols_basis(n, q, Zr, Y, h);
+    st = ols_basis(n, q, Fr, Y, h);
     if (st != NTK_OK) goto done;
     F77_CALL(dgemm)(&nn_, &nn_, &n, &q, &n, &d1, U, &n, Y, &n, &d0, UY, &n FCONE FCONE);
     for (int i = 0; i < n; i++) {
@@ -193,10 +193,10 @@ int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int
     const double *tl = ty;
     if (gls) {
       double trsub;
-      st = gls_pieces(n, q, Zr, ty, w, beta, t, chol, Y, &trsub);
+      st = gls_pieces(n, q, Fr, ty, w, beta, t, chol, Y, &trsub);
       if (st != NTK_OK) goto done;
       tl = t;
-      /* rows of V^-1 Z L^-T = U Y:  C_i = ||(U Y)_i||^2 = (V^-1 Z A^-1 Z' V^-1)_ii */
+      /* rows of V^-1 F L^-T = U Y:  C_i = ||(U Y)_i||^2 = (V^-1 F A^-1 F' V^-1)_ii */
       F77_CALL(dgemm)(&nn_, &nn_, &n, &q, &n, &d1, U, &n, Y, &n, &d0, UY, &n FCONE FCONE);
       double *cl = C + (size_t) l * n;
       for (int a = 0; a < q; a++)
@@ -226,10 +226,10 @@ done:
 
 /* Criterion (which: 0 = KARE, 1 = GCV, 2 = LOO) for every lambda from the eigen-mode
  * decomposition s (no projection) of the kernel of the n individuals, with the offset
- * Z beta (Z: n x q) fitted by OLS once (gls = 0) or by GLS per lambda (gls = 1); see the
+ * F beta (F: n x q) fitted by OLS once (gls = 0) or by GLS per lambda (gls = 1); see the
  * top of this file.  Cost O(n^2 q) rotation, then O(n) or O(n q^2) (KARE, GCV) or
  * O(n^2 (1 + gls q)) (LOO) per lambda. */
-int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *Z,
+int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *F,
                       int gls, int nlam, const double *lambda, int which, double *value,
                       int *info)
 {
@@ -241,22 +241,22 @@ int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const doubl
   double *resp = malloc((size_t) n * sizeof(double));
   double *beta = malloc((size_t) q * sizeof(double));
   double *ty = malloc((size_t) n * sizeof(double));
-  double *Zr = malloc((size_t) n * q * sizeof(double));
+  double *Fr = malloc((size_t) n * q * sizeof(double));
   int *ix = malloc((size_t) n * sizeof(int));
   int st = NTK_OK;
-  if (!resp || !beta || !ty || !Zr || !ix) { st = NTK_ERR_ALLOC; goto done; }
+  if (!resp || !beta || !ty || !Fr || !ix) { st = NTK_ERR_ALLOC; goto done; }
   if (gls) {
     memcpy(resp, y, (size_t) n * sizeof(double));
   } else {
     for (int i = 0; i < n; i++) ix[i] = i;
-    st = ntk_ols_subset(n, n, ix, q, Z, y, beta, resp, info);
+    st = ntk_ols_subset(n, n, ix, q, F, y, beta, resp, info);
     if (st != NTK_OK) goto done;
   }
   if ((st = ntk_spectral_rotate(s, 1, resp, NULL, ty))) goto done;
-  if ((st = ntk_spectral_rotate(s, q, Z, NULL, Zr))) goto done;
-  if (which == NTK_CRIT_LOO) st = ntk_loo_eigen(n, s->values, s->basis, ty, q, Zr, gls, nlam, lambda, value);
-  else st = ntk_kare_gcv_eigen(n, s->values, ty, q, Zr, gls, nlam, lambda, which, value);
+  if ((st = ntk_spectral_rotate(s, q, F, NULL, Fr))) goto done;
+  if (which == NTK_CRIT_LOO) st = ntk_loo_eigen(n, s->values, s->basis, ty, q, Fr, gls, nlam, lambda, value);
+  else st = ntk_kare_gcv_eigen(n, s->values, ty, q, Fr, gls, nlam, lambda, which, value);
 done:
-  free(resp); free(beta); free(ty); free(Zr); free(ix);
+  free(resp); free(beta); free(ty); free(Fr); free(ix);
   return st;
 }

@@ -2,7 +2,7 @@
  * fit.  Core: plain C on plain pointers + BLAS/LAPACK, no R headers otherwise.
  *
  * Model (per training set T, test set V, both index sets into the FULL kernel K):
- *   offset   : gls = 0: beta = OLS of y_T on Z_T (Z = [1, covariates]), the same for
+ *   offset   : gls = 0: beta = OLS of y_T on Z_T (F = [1, covariates]), the same for
  *              every lambda, and r_T = y_T - Z_T beta;
  *              gls = 1: beta = (Z_T' V^-1 Z_T)^-1 Z_T' V^-1 y_T with V = K_TT + lambda I
  *              (the unpenalised fixed effects of the penalised least-squares problem,
@@ -33,11 +33,11 @@ void ntk_gather(int n, const double *K, int nr, const int *rows, int nc, const i
   }
 }
 
-/* OLS of y[idx] on Z[idx, ] (Z: n x q, column-major) by LAPACK dgels (QR).
- * beta (q) and resid (nidx, = y[idx] - Z[idx, ] beta) out.  Needs nidx >= q.
- * Returns NTK_OK, NTK_ERR_ARG, NTK_ERR_ALLOC, NTK_ERR_SINGULAR (rank-deficient Z[idx, ])
+/* OLS of y[idx] on F[idx, ] (F: n x q, column-major) by LAPACK dgels (QR).
+ * beta (q) and resid (nidx, = y[idx] - F[idx, ] beta) out.  Needs nidx >= q.
+ * Returns NTK_OK, NTK_ERR_ARG, NTK_ERR_ALLOC, NTK_ERR_SINGULAR (rank-deficient F[idx, ])
  * or NTK_ERR_LAPACK.  Cost O(nidx q^2), memory O(nidx q). */
-int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *Z,
+int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *F,
                    const double *y, double *beta, double *resid, int *info)
 {
   *info = 0;
@@ -48,7 +48,7 @@ int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *Z,
   int st = NTK_OK;
   if (!a || !b) { st = NTK_ERR_ALLOC; goto done; }
   for (int j = 0; j < q; j++)
-    for (int i = 0; i < nidx; i++) a[i + (size_t) j * nidx] = Z[idx[i] + (size_t) j * n];
+    for (int i = 0; i < nidx; i++) a[i + (size_t) j * nidx] = F[idx[i] + (size_t) j * n];
   for (int i = 0; i < nidx; i++) b[i] = y[idx[i]];
 
   char trans = 'N';
@@ -65,7 +65,7 @@ int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *Z,
   memcpy(beta, b, (size_t) q * sizeof(double));
   for (int i = 0; i < nidx; i++) {
     double f = 0.0;
-    for (int j = 0; j < q; j++) f += Z[idx[i] + (size_t) j * n] * beta[j];
+    for (int j = 0; j < q; j++) f += F[idx[i] + (size_t) j * n] * beta[j];
     resid[i] = y[idx[i]] - f;
   }
 done:
@@ -73,17 +73,17 @@ done:
   return st;
 }
 
-/* GLS offset in the eigenbasis for one lambda.  Zr = U'Z (n x q, q >= 1), ty = U'y (n),
- * w = 1 / (d + lambda) (n).  beta (q) = (Zr' W Zr)^-1 Zr' W ty; t (n) = ty - Zr beta;
- * chol (q x q) receives the lower Cholesky factor of Zr' W Zr.  NTK_ERR_SINGULAR when
+/* GLS offset in the eigenbasis for one lambda.  Fr = U'F (n x q, q >= 1), ty = U'y (n),
+ * w = 1 / (d + lambda) (n).  beta (q) = (Fr' W Fr)^-1 Fr' W ty; t (n) = ty - Fr beta;
+ * chol (q x q) receives the lower Cholesky factor of Fr' W Fr.  NTK_ERR_SINGULAR when
  * that matrix is not positive definite.  Cost O(n q^2). */
-int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double *w,
+int ntk_gls_eigen(int n, int q, const double *Fr, const double *ty, const double *w,
                   double *beta, double *t, double *chol)
 {
   for (int a = 0; a < q; a++) {
-    const double *za = Zr + (size_t) a * n;
+    const double *za = Fr + (size_t) a * n;
     for (int b = a; b < q; b++) {
-      const double *zb = Zr + (size_t) b * n;
+      const double *zb = Fr + (size_t) b * n;
       double s = 0.0;
       for (int j = 0; j < n; j++) s += za[j] * w[j] * zb[j];
       chol[b + (size_t) a * q] = s;
@@ -101,14 +101,14 @@ int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double
   if (info != 0) return NTK_ERR_LAPACK;
   memcpy(t, ty, (size_t) n * sizeof(double));
   for (int a = 0; a < q; a++) {
-    const double *za = Zr + (size_t) a * n;
+    const double *za = Fr + (size_t) a * n;
     for (int j = 0; j < n; j++) t[j] -= za[j] * beta[a];
   }
   return NTK_OK;
 }
 
 /* See ntkgen.h. */
-int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const double *Z,
+int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const double *F,
                          int gls, int nlam, const double *lambda, double *beta,
                          double *alpha, int *info)
 {
@@ -121,7 +121,7 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
          *ty = malloc((size_t) m * sizeof(double)), *head = malloc((size_t) q * sizeof(double)),
          *U = malloc((size_t) m * nlam * sizeof(double)),
          *piv = malloc((size_t) m * sizeof(double)), *lw = malloc((size_t) m * sizeof(double)),
-         *Zr = NULL, *Zs = NULL, *A = malloc((size_t) q * q * sizeof(double));
+         *Fr = NULL, *Fs = NULL, *A = malloc((size_t) q * q * sizeof(double));
   if (!r || !b0 || !ty || !head || !U || !piv || !lw || !A) { st = NTK_ERR_ALLOC; goto done; }
   int all = 1, one = 1;
   if (p > 0) {                       /* projected: alpha = B (T + l)^-1 B'y, R b = Q1'y - kt'u */
@@ -130,15 +130,15 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
     int *ix = malloc((size_t) n * sizeof(int));
     if (!ix) { st = NTK_ERR_ALLOC; goto done; }
     for (int i = 0; i < n; i++) ix[i] = i;
-    st = ntk_ols_subset(n, n, ix, q, Z, y, b0, r, info);
+    st = ntk_ols_subset(n, n, ix, q, F, y, b0, r, info);
     free(ix);
     if (st == NTK_OK) st = ntk_spectral_rotate(s, 1, r, NULL, ty);
-  } else {                           /* GLS offset per lambda in the basis: Zr = B'Z */
-    Zr = malloc((size_t) m * q * sizeof(double));
-    Zs = malloc((size_t) m * q * sizeof(double));
-    if (!Zr || !Zs) { st = NTK_ERR_ALLOC; goto done; }
+  } else {                           /* GLS offset per lambda in the basis: Fr = B'F */
+    Fr = malloc((size_t) m * q * sizeof(double));
+    Fs = malloc((size_t) m * q * sizeof(double));
+    if (!Fr || !Fs) { st = NTK_ERR_ALLOC; goto done; }
     st = ntk_spectral_rotate(s, 1, y, NULL, ty);
-    if (st == NTK_OK) st = ntk_spectral_rotate(s, q, Z, NULL, Zr);
+    if (st == NTK_OK) st = ntk_spectral_rotate(s, q, F, NULL, Fr);
   }
   if (st) goto done;
   (void) all;
@@ -160,15 +160,15 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
     } else if (!gls) {
       memcpy(bl, b0, (size_t) q * sizeof(double));
     } else {
-      memcpy(Zs, Zr, (size_t) m * q * sizeof(double));
-      ntk_spectral_solve(m, piv, lw, q, Zs);          /* (T + l)^-1 Zr */
+      memcpy(Fs, Fr, (size_t) m * q * sizeof(double));
+      ntk_spectral_solve(m, piv, lw, q, Fs);          /* (T + l)^-1 Fr */
       for (int a = 0; a < q; a++) {
-        const double *za = Zr + (size_t) a * m;
+        const double *za = Fr + (size_t) a * m;
         double c = 0;
         for (int j = 0; j < m; j++) c += za[j] * u[j];
         bl[a] = c;
         for (int b = 0; b <= a; b++) {
-          const double *zb = Zs + (size_t) b * m;
+          const double *zb = Fs + (size_t) b * m;
           double v = 0;
           for (int j = 0; j < m; j++) v += za[j] * zb[j];
           A[a + (size_t) b * q] = A[b + (size_t) a * q] = v;
@@ -181,7 +181,7 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
       F77_CALL(dpotrs)(&lo, &q, &one, A, &q, bl, &q, &inf2 FCONE);
       if (inf2 != 0) { *info = inf2; st = NTK_ERR_LAPACK; goto done; }
       for (int a = 0; a < q; a++) {
-        const double *za = Zs + (size_t) a * m;
+        const double *za = Fs + (size_t) a * m;
         for (int j = 0; j < m; j++) u[j] -= za[j] * bl[a];
       }
     }
@@ -192,7 +192,7 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
       st = ntk_spectral_unrotate(s, 1, U + (size_t) l * m, p > 0 ? y : r,
                                  alpha + (size_t) l * n);
 done:
-  free(r); free(b0); free(ty); free(head); free(U); free(piv); free(lw); free(Zr); free(Zs);
+  free(r); free(b0); free(ty); free(head); free(U); free(piv); free(lw); free(Fr); free(Fs);
   free(A);
   return st;
 }
@@ -200,14 +200,14 @@ done:
 /* K-fold CV of KRR over a lambda grid (see the top of this file), for nt traits at once:
  * one decomposition per fold serves them all.
  * K: n x n symmetric kernel; Y: n x nt (read only where fold > 0); fold: n ints in
- * 0..nfolds (0 = not used, e.g. y missing); Z: n x q offset design; gls: offset by OLS
+ * 0..nfolds (0 = not used, e.g. y missing); F: n x q offset design; gls: offset by OLS
  * (0) or GLS per lambda (1); lambda: nlam > 0.
  * fold_mse: nfolds x nlam x nt mean squared held-out errors; pred: n x nlam x nt held-out
  * predictions (rows with fold 0 untouched), may be NULL.
  * Cost per fold: 4/3 n_T^3 (dsytrd) + O(n_T^2 nlam) back-rotation
  * + O(n_V n_T nlam) prediction; memory O(n_T^2 + n_V n_T + (n_T + n_V) nlam). */
 int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold, int nfolds,
-               int q, const double *Z, int gls, int nlam, const double *lambda,
+               int q, const double *F, int gls, int nlam, const double *lambda,
                double *fold_mse, double *pred, int *info)
 {
   *info = 0;
@@ -220,11 +220,11 @@ int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold,
   int *ite = malloc((size_t) n * sizeof(int));
   double *betas = malloc((size_t) q * nlam * sizeof(double));
   double *yt = malloc((size_t) n * sizeof(double));
-  double *Zt = malloc((size_t) n * q * sizeof(double));
+  double *Ft = malloc((size_t) n * q * sizeof(double));
   double *Kvt = NULL, *alpha = NULL, *P = NULL;
   ntk_spectral sp;
   memset(&sp, 0, sizeof(sp));
-  if (!itr || !ite || !betas || !yt || !Zt) { st = NTK_ERR_ALLOC; goto done; }
+  if (!itr || !ite || !betas || !yt || !Ft) { st = NTK_ERR_ALLOC; goto done; }
 
   for (int f = 1; f <= nfolds; f++) {
     int ntr = 0, nv = 0;
@@ -234,7 +234,7 @@ int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold,
     }
     if (nv < 1 || ntr <= q) { st = NTK_ERR_ARG; goto done; }
     for (int j = 0; j < q; j++)
-      for (int i = 0; i < ntr; i++) Zt[i + (size_t) j * ntr] = Z[itr[i] + (size_t) j * n];
+      for (int i = 0; i < ntr; i++) Ft[i + (size_t) j * ntr] = F[itr[i] + (size_t) j * n];
 
     if ((st = ntk_spectral_alloc(ntr, 0, NTK_SPEC_TRIDIAG, &sp))) goto done;
     st = ntk_spectral_build(n, K, ntr, itr, 0, NULL, NTK_SPEC_TRIDIAG, &sp, info);
@@ -248,7 +248,7 @@ int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold,
     for (int t = 0; t < nt; t++) {
       const double *y = Y + (size_t) t * n;
       for (int i = 0; i < ntr; i++) yt[i] = y[itr[i]];
-      st = ntk_krr_spectral_fit(&sp, yt, q, Zt, gls, nlam, lambda, betas, alpha, info);
+      st = ntk_krr_spectral_fit(&sp, yt, q, Ft, gls, nlam, lambda, betas, alpha, info);
       if (st) goto done;
       char nn = 'N';
       double d1 = 1.0, d0 = 0.0;
@@ -260,7 +260,7 @@ int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold,
         for (int v = 0; v < nv; v++) {
           int i = ite[v];
           double off = 0.0;
-          for (int j = 0; j < q; j++) off += Z[i + (size_t) j * n] * bl[j];
+          for (int j = 0; j < q; j++) off += F[i + (size_t) j * n] * bl[j];
           double f_i = off + pl[v];
           double r = y[i] - f_i;
           s += r * r;
@@ -278,6 +278,6 @@ int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold,
 
 done:
   ntk_spectral_free(&sp);
-  free(itr); free(ite); free(betas); free(yt); free(Zt); free(Kvt); free(alpha); free(P);
+  free(itr); free(ite); free(betas); free(yt); free(Ft); free(Kvt); free(alpha); free(P);
   return st;
 }

@@ -147,18 +147,18 @@ int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int wid
 
 /* ---- kernel ridge regression (krr.c, kare.c) -----------------------------------------
  * K: n x n symmetric kernel (column-major); index sets (idx, rows, cols) are 0-based
- * into K, so folds index the full kernel and never recompute it.  Z: n x q design of
+ * into K, so folds index the full kernel and never recompute it.  F: n x q design of
  * the offset (column of ones, plus covariates), fitted by OLS on the training rows. */
 /* out (nr x nc) <- K[rows, cols].  Cost O(nr nc). */
 void ntk_gather(int n, const double *K, int nr, const int *rows, int nc, const int *cols,
                 double *out);
-/* OLS of y[idx] on Z[idx, ] (dgels): beta (q), resid (nidx).  NTK_ERR_SINGULAR when
- * Z[idx, ] is rank-deficient.  Cost O(nidx q^2). */
-int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *Z,
+/* OLS of y[idx] on F[idx, ] (dgels): beta (q), resid (nidx).  NTK_ERR_SINGULAR when
+ * F[idx, ] is rank-deficient.  Cost O(nidx q^2). */
+int ntk_ols_subset(int n, int nidx, const int *idx, int q, const double *F,
                    const double *y, double *beta, double *resid, int *info);
-/* GLS offset in the eigenbasis for one lambda (Zr = U'Z, ty = U'y, w = 1/(d + lambda)):
- * beta = (Zr' W Zr)^-1 Zr' W ty, t = ty - Zr beta, chol = Cholesky factor.  O(n q^2). */
-int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double *w,
+/* GLS offset in the eigenbasis for one lambda (Fr = U'F, ty = U'y, w = 1/(d + lambda)):
+ * beta = (Fr' W Fr)^-1 Fr' W ty, t = ty - Fr beta, chol = Cholesky factor.  O(n q^2). */
+int ntk_gls_eigen(int n, int q, const double *Fr, const double *ty, const double *w,
                   double *beta, double *t, double *chol);
 /* K-fold CV over a lambda grid for the nt traits in the columns of Y (n x nt).  fold: n
  * ints in 0..nfolds (0 = unused); gls: offset by OLS once per fold (0) or by GLS per
@@ -166,31 +166,31 @@ int ntk_gls_eigen(int n, int q, const double *Zr, const double *ty, const double
  * NULL).  One tridiagonal decomposition per fold serves every trait and lambda.
  * Cost per fold 4/3 nT^3 + nt (nT^2 nlam + nV nT nlam + nT q^2 nlam). */
 int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold, int nfolds,
-               int q, const double *Z, int gls, int nlam, const double *lambda,
+               int q, const double *F, int gls, int nlam, const double *lambda,
                double *fold_mse, double *pred, int *info);
 /* KRR on the n individuals of the decomposition s of their kernel, for each lambda:
- * beta (q x nlam) and alpha (n x nlam), alpha = (K + lambda I)^-1 (y - Z beta).  s
+ * beta (q x nlam) and alpha (n x nlam), alpha = (K + lambda I)^-1 (y - F beta).  s
  * unprojected (p = 0): the offset by OLS once (gls = 0) or GLS per lambda (gls = 1, in the
- * basis); s projected by Z itself (p = q): GLS from s's k11 / kt pieces.  No factorisation
+ * basis); s projected by F itself (p = q): GLS from s's k11 / kt pieces.  No factorisation
  * per lambda: O(m (q + 1)) solves each, then one back-rotation O(n m nlam).
  * NTK_ERR_NOT_PD when T + lambda I is not positive definite, NTK_ERR_SINGULAR for
- * collinear Z. */
-int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const double *Z,
+ * collinear F. */
+int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const double *F,
                          int gls, int nlam, const double *lambda, double *beta,
                          double *alpha, int *info);
 /* KARE (which = 0) / GCV (1) from eigenvalues d, ty = U'y (gls = 0: U'yc) and
- * Zr = U'Z, counting the offset (OLS, gls = 0, or GLS per lambda, gls = 1) in the
+ * Fr = U'F, counting the offset (OLS, gls = 0, or GLS per lambda, gls = 1) in the
  * smoother.  O(n) (gls = 0) or O(n q^2) (gls = 1) per lambda after O(n q^2) setup. */
-int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const double *Zr,
+int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const double *Fr,
                        int gls, int nlam, const double *lambda, int which, double *value);
 /* Exact LOO MSE of the whole fit (offset refitted without each individual) from d, U,
- * ty and Zr.  O(n^2) per lambda (+ O(n^2 q) for gls = 1) after O(n^2 q) setup. */
+ * ty and Fr.  O(n^2) per lambda (+ O(n^2 q) for gls = 1) after O(n^2 q) setup. */
 int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int q,
-                  const double *Zr, int gls, int nlam, const double *lambda, double *value);
+                  const double *Fr, int gls, int nlam, const double *lambda, double *value);
 /* which: 0 KARE, 1 GCV, 2 LOO from the eigen-mode, unprojected decomposition s of the
- * kernel of the n individuals; offset Z beta by OLS (gls = 0) or GLS per lambda (gls = 1).
+ * kernel of the n individuals; offset F beta by OLS (gls = 0) or GLS per lambda (gls = 1).
  * Cost O(n^2 q) + O(n) / O(n q^2) (KARE, GCV) or O(n^2 (1 + gls q)) (LOO) per lambda. */
-int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *Z,
+int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *F,
                       int gls, int nlam, const double *lambda, int which, double *value,
                       int *info);
 /* ---- kernel helpers (ntk_analytic.c, ntk_empirical.c, ntk_prep.c) -------------------

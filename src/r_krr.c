@@ -4,17 +4,17 @@
 #include <string.h>
 #include "r_util.h"
 
-/* Checks K (square double n x n), y (double, length n), Z (double n x q), lambda
+/* Checks K (square double n x n), y (double, length n), F (double n x q), lambda
  * (double > 0); returns n, q and nlam. */
-static void krr_args(SEXP K, SEXP y, SEXP Z, SEXP lambda, int *n, int *q, int *nlam)
+static void krr_args(SEXP K, SEXP y, SEXP F, SEXP lambda, int *n, int *q, int *nlam)
 {
   int nr, nc;
   ntk_arg_matrix(K, "K", &nr, &nc);
   if (nr != nc || nr < 2) error("`K` must be a square matrix with at least 2 rows");
   *n = nr;
   if (!isReal(y) || XLENGTH(y) != *n) error("`y` must be a double vector of length nrow(K)");
-  ntk_arg_matrix(Z, "Z", &nr, &nc);
-  if (nr != *n || nc < 1) error("`Z` must be a double matrix with nrow(K) rows");
+  ntk_arg_matrix(F, "F", &nr, &nc);
+  if (nr != *n || nc < 1) error("`F` must be a double matrix with nrow(K) rows");
   *q = nc;
   if (!isReal(lambda) || XLENGTH(lambda) < 1) error("`lambda` must be a double vector");
   *nlam = (int) XLENGTH(lambda);
@@ -33,10 +33,10 @@ static void krr_stop(int st, const char *routine, int info)
   ntk_stop_on_status(st, routine, info);
 }
 
-/* krr_cv(K, Y, fold, nfolds, Z, gls, lambda): Y an n x t matrix of traits (or a vector);
+/* krr_cv(K, Y, fold, nfolds, F, gls, lambda): Y an n x t matrix of traits (or a vector);
  * list(cvraw = nfolds x nlam x t fold MSEs, pred = n x nlam x t held-out predictions, NA
  * where fold == 0) */
-SEXP C_krr_cv(SEXP K, SEXP Y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lambda)
+SEXP C_krr_cv(SEXP K, SEXP Y, SEXP fold, SEXP nfolds, SEXP F, SEXP gls, SEXP lambda)
 {
   int n, q, nlam, nprot = 0, info = 0, nt = 1;
   if (isMatrix(Y)) nt = INTEGER(getAttrib(Y, R_DimSymbol))[1];
@@ -45,7 +45,7 @@ SEXP C_krr_cv(SEXP K, SEXP Y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lam
   ntk_arg_matrix(K, "K", &nr, &nc);
   if (XLENGTH(Y) != (R_xlen_t) nr * nt) error("`Y` must have nrow(K) rows");
   SEXP y1 = PROTECT(allocVector(REALSXP, nr)); nprot++;   /* for the shared checks */
-  krr_args(K, y1, Z, lambda, &n, &q, &nlam);
+  krr_args(K, y1, F, lambda, &n, &q, &nlam);
   int nf = ntk_arg_int(nfolds, "nfolds");
   if (nf < 2) error("`nfolds` must be at least 2");
   if (!isInteger(fold) || XLENGTH(fold) != n) error("`fold` must be an integer vector of length nrow(K)");
@@ -61,7 +61,7 @@ SEXP C_krr_cv(SEXP K, SEXP Y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lam
   double *pp = REAL(pred);
   for (R_xlen_t k = 0; k < XLENGTH(pred); k++) pp[k] = NA_REAL;
   int g = ntk_arg_int(gls, "gls");
-  int st = ntk_krr_cv(n, REAL(K), nt, REAL(Y), fo, nf, q, REAL(Z), g != 0, nlam,
+  int st = ntk_krr_cv(n, REAL(K), nt, REAL(Y), fo, nf, q, REAL(F), g != 0, nlam,
                       REAL(lambda), REAL(cvraw), pp, &info);
   krr_stop(st, "ntk_krr_cv", info);
   const char *nms[2] = {"cvraw", "pred"};
@@ -71,36 +71,36 @@ SEXP C_krr_cv(SEXP K, SEXP Y, SEXP fold, SEXP nfolds, SEXP Z, SEXP gls, SEXP lam
   return out;
 }
 
-/* Checks y (length n), Z (n x q), lambda against the decomposition S; returns q, nlam. */
-static void spec_krr_args(const ntk_spectral *sp, SEXP y, SEXP Z, SEXP lambda, int *q,
+/* Checks y (length n), F (n x q), lambda against the decomposition S; returns q, nlam. */
+static void spec_krr_args(const ntk_spectral *sp, SEXP y, SEXP F, SEXP lambda, int *q,
                           int *nlam)
 {
   int nr;
   if (!isReal(y) || XLENGTH(y) != sp->n) error("`y` must be a double vector of length %d", sp->n);
-  ntk_arg_matrix(Z, "Z", &nr, q);
-  if (nr != sp->n || *q < 1) error("`Z` must be a double matrix with %d rows", sp->n);
+  ntk_arg_matrix(F, "F", &nr, q);
+  if (nr != sp->n || *q < 1) error("`F` must be a double matrix with %d rows", sp->n);
   if (!isReal(lambda) || XLENGTH(lambda) < 1) error("`lambda` must be a double vector");
   *nlam = (int) XLENGTH(lambda);
   for (int l = 0; l < *nlam; l++)
     if (!(REAL(lambda)[l] > 0.0) || !R_FINITE(REAL(lambda)[l]))
       error("`lambda` must be positive and finite");
-  if (sp->n <= *q) error("fewer individuals than columns of `Z` + 1");
+  if (sp->n <= *q) error("fewer individuals than columns of `F` + 1");
 }
 
-/* krr_spectral_fit(S, y, Z, gls, lambda): list(beta = q x nlam, alpha = n x nlam over the
- * individuals of S); predictions are K[, idx] %*% alpha + Z %*% beta. */
-SEXP C_krr_spectral_fit(SEXP S, SEXP y, SEXP Z, SEXP gls, SEXP lambda)
+/* krr_spectral_fit(S, y, F, gls, lambda): list(beta = q x nlam, alpha = n x nlam over the
+ * individuals of S); predictions are K[, idx] %*% alpha + F %*% beta. */
+SEXP C_krr_spectral_fit(SEXP S, SEXP y, SEXP F, SEXP gls, SEXP lambda)
 {
   ntk_spectral sp;
   ntk_arg_spectral(S, &sp);
   int q, nlam, info = 0, nprot = 0;
-  spec_krr_args(&sp, y, Z, lambda, &q, &nlam);
+  spec_krr_args(&sp, y, F, lambda, &q, &nlam);
   int g = ntk_arg_int(gls, "gls");
   if (sp.p > 0 && (sp.p != q || !g))
     error("`spectral` is projected on %d columns: it serves the GLS offset with that design only", sp.p);
   SEXP beta = PROTECT(allocMatrix(REALSXP, q, nlam)); nprot++;
   SEXP alpha = PROTECT(allocMatrix(REALSXP, sp.n, nlam)); nprot++;
-  int st = ntk_krr_spectral_fit(&sp, REAL(y), q, REAL(Z), g != 0, nlam, REAL(lambda),
+  int st = ntk_krr_spectral_fit(&sp, REAL(y), q, REAL(F), g != 0, nlam, REAL(lambda),
                                 REAL(beta), REAL(alpha), &info);
   krr_stop(st, "ntk_krr_spectral_fit", info);
   const char *nms[2] = {"beta", "alpha"};
@@ -110,21 +110,21 @@ SEXP C_krr_spectral_fit(SEXP S, SEXP y, SEXP Z, SEXP gls, SEXP lambda)
   return out;
 }
 
-/* krr_criterion(S, y, Z, gls, lambda, which): criterion per lambda, which 0 = KARE,
+/* krr_criterion(S, y, F, gls, lambda, which): criterion per lambda, which 0 = KARE,
  * 1 = GCV, 2 = LOO, from the eigen-mode decomposition S. */
-SEXP C_krr_criterion(SEXP S, SEXP y, SEXP Z, SEXP gls, SEXP lambda, SEXP which)
+SEXP C_krr_criterion(SEXP S, SEXP y, SEXP F, SEXP gls, SEXP lambda, SEXP which)
 {
   ntk_spectral sp;
   ntk_arg_spectral(S, &sp);
   int q, nlam, info = 0;
-  spec_krr_args(&sp, y, Z, lambda, &q, &nlam);
+  spec_krr_args(&sp, y, F, lambda, &q, &nlam);
   if (sp.mode != NTK_SPEC_EIGEN || sp.p != 0)
     error("`spectral` must be an unprojected eigendecomposition for the closed-form criteria");
   int g = ntk_arg_int(gls, "gls");
   int w = ntk_arg_int(which, "which");
   if (w < 0 || w > 2) error("`which` must be 0, 1 or 2");
   SEXP value = PROTECT(allocVector(REALSXP, nlam));
-  int st = ntk_krr_criterion(&sp, REAL(y), q, REAL(Z), g != 0, nlam, REAL(lambda), w,
+  int st = ntk_krr_criterion(&sp, REAL(y), q, REAL(F), g != 0, nlam, REAL(lambda), w,
                              REAL(value), &info);
   krr_stop(st, "ntk_krr_criterion", info);
   UNPROTECT(1);
