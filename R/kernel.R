@@ -157,6 +157,7 @@ kernel_bytes <- function(n, m, p, kind, width, depth) {
 kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize, n_init,
                            standardize, threads, device, genotypes = NULL, quiet = FALSE) {
   X <- check_numeric_matrix(X, "X", allow_na = TRUE, min_rows = 2L)
+  if (!quiet) warn_transposed(X, "X")
   if (!is.null(Z)) {
     Z <- check_numeric_matrix(Z, "Z", allow_na = TRUE, min_rows = 1L)
     if (ncol(Z) != ncol(X))
@@ -247,6 +248,19 @@ prepare_genotypes <- function(X, Z, standardize, threads, quiet = FALSE) {
 standardize_columns <- function(X, center, scale, threads = 1L) {
   .Call(C_standardize, X, seq_len(ncol(X)), as.double(center), as.double(scale),
         as.integer(threads))[[1L]]
+}
+
+# A genotype matrix has individuals in rows: row names that look like SNP IDs (rs
+# numbers, chr:pos) and column names that do not suggest one given transposed.
+warn_transposed <- function(X, arg) {
+  rn <- rownames(X)
+  if (is.null(rn)) return(invisible())
+  snp <- function(v) mean(grepl("^(rs|ss)[0-9]+$|^(chr)?[0-9XYMT]+[:_][0-9]+", v, ignore.case = TRUE))
+  if (snp(rn) > 0.5 && (is.null(colnames(X)) || snp(colnames(X)) < 0.5))
+    warning("`", arg, "` has row names that look like SNP IDs (e.g. \"", rn[1L], "\"): ",
+            "individuals must be in rows and SNPs in columns; is it transposed (t(", arg, "))?",
+            call. = FALSE)
+  invisible()
 }
 
 col_label <- function(X, j) {

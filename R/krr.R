@@ -188,7 +188,10 @@ ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
   Xm <- if (is.null(X)) NULL else check_covariates(X, n)
   mi <- match_individuals(Y, if (is.null(Xm)) matrix(0, n, 0L) else Xm, list(K), "K")
   Y <- mi$Y
-  if (!is.null(Xm)) X <- mi$X
+  if (!is.null(Xm)) {
+    X <- mi$X
+    attr(X, "covariate_spec") <- attr(Xm, "covariate_spec")
+  }
   # cross-validation of every trait with the same observed individuals at once: the folds
   # are drawn once and each fold's decomposition serves all of them
   pre <- vector("list", ncol(Y))
@@ -306,6 +309,10 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
     idmin <- krr_which_min(cvm, lambda)
     lambda.1se <- max(lambda[cvm <= cvm[idmin] + cvsd[idmin]])
     id1se <- match(lambda.1se, lambda)
+    if (id1se == 1L && idmin != 1L)
+      warning("`lambda.1se` is the largest lambda of the grid: predictions at ",
+              "s = \"lambda.1se\" are close to constant (the offset alone); use ",
+              "\"lambda.min\" or widen `lambda_range`.", call. = FALSE)
   } else {
     cvm <- .Call(C_krr_criterion, S, yo, Do, gls, lambda, ntk_code("criterion", criterion))
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
@@ -338,6 +345,7 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   out$K <- K
   out$X <- X
   out$recipe <- list(K = kernel_recipe(K))
+  out$x_spec <- attr(D, "covariate_spec")
   out$kernel_ids <- rownames(K)
   class(out) <- "ntk_krr"
   out
@@ -359,6 +367,7 @@ krr_design <- function(X, n, obs) {
   if (is.null(X)) return(matrix(1, n, 1L, dimnames = list(NULL, "(Intercept)")))
   X <- check_covariates(X, n)
   D <- cbind("(Intercept)" = 1, X)
+  attr(D, "covariate_spec") <- attr(X, "covariate_spec")
   if (qr(D[obs, , drop = FALSE])$rank < ncol(D))
     stop_arg("X", "is collinear (with itself or the intercept) among the individuals with `y` observed.")
   D

@@ -133,9 +133,10 @@ ntk_lmm.default <- function(y, K, X = NULL, method = c("minque1", "minque0", "im
   intercept <- check_flag(intercept, "intercept")
   Y <- lmm_check_y(y)
   X <- check_covariates(X, nrow(Y))
+  spec <- attr(X, "covariate_spec")
   if (intercept) X <- cbind(`(Intercept)` = rep(1, nrow(Y)), X)
   lmm_fit(Y, K, X, method, constrain, tol, maxit, spectral, cl,
-          extra = list(x_names = colnames(X), intercept = intercept))
+          extra = list(x_names = colnames(X), intercept = intercept, x_spec = spec))
 }
 
 #' @rdname ntk_lmm
@@ -175,7 +176,8 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
 
 lmm_methods <- c("minque1", "minque0", "iminque", "reml")
 
-lmm_check_method <- function(method) check_choice(method, lmm_methods, "method", partial = TRUE)
+lmm_check_method <- function(method) check_choice(method, lmm_methods, "method", partial = TRUE,
+                                                  ignore_case = TRUE)
 
 # The phenotypes as an n x t matrix (a vector gives one column), names kept as row names;
 # each trait checked: >= 3 observed values, not constant.
@@ -361,6 +363,24 @@ lmm_check_status <- function(r, args, trait, ntrait) {
   stop("ntk_lmm: the fit failed", who, " (status ", st, ").", call. = FALSE)
 }
 
+# REML log-likelihood of y = X b + e (no kernel) at its maximum, in the convention of the
+# core's (no log|X'X| term): -(m / 2) (log 2 pi + log(RSS / m) + 1), m = n - rank X.
+lmm_null_loglik <- function(y, X) {
+  rss <- if (ncol(X)) sum(qr.resid(qr(X), y)^2) else sum(y^2)
+  m <- length(y) - ncol(X)
+  -0.5 * m * (log(2 * pi) + log(rss / m) + 1)
+}
+
+# p-value of a likelihood-ratio statistic for df variance components on the boundary of
+# their space: the mixture 0.5 chi2_{df-1} + 0.5 chi2_df (Self and Liang 1987; chi2_0 a
+# point mass at 0).
+boundary_p <- function(stat, df) {
+  if (!is.finite(stat)) return(NA_real_)
+  lo <- if (df - 1L == 0L) as.numeric(stat <= 0) else
+    stats::pchisq(stat, df - 1L, lower.tail = FALSE)
+  0.5 * lo + 0.5 * stats::pchisq(stat, df, lower.tail = FALSE)
+}
+
 # Back from the scale y / sy of the core to the scale of y.
 lmm_rescale <- function(r, sy, method, df) {
   r$theta <- r$theta * sy^2
@@ -405,6 +425,21 @@ lmm_build <- function(r, y, K, X, obs, knames, method, constrain, Kalpha) {
   h2_se[fixed[seq_len(q)]] <- NA_real_
   h2_raw_se[fixed[seq_len(q)]] <- NA_real_
   vp_se <- sqrt(max(drop(crossprod(ck, vt %*% ck)), 0))
+  # total h2 of all kernels, delta method
+  gen <- seq_len(k) <= q
+  ag <- sum(a[gen])
+  gt <- ck * (gen * tot - ag) / tot^2
+  h2_total <- ag / tot
+  h2_total_se <- if (all(fixed[gen])) NA_real_ else sqrt(max(drop(crossprod(gt, vt %*% gt)), 0))
+  # the null model (no kernel): REML log-likelihood on the same scale, and the
+  # likelihood-ratio test of no genetic variance (REML / iterated MINQUE, which maximise
+  # the REML likelihood; one kernel: boundary mixture 0.5 chi2_0 + 0.5 chi2_1)
+  ll0 <- lmm_null_loglik(y[obs], X[obs, , drop = FALSE])
+  lrt <- lrt_p <- NA_real_
+  if (method %in% c("reml", "iminque") && is.finite(r$loglik)) {
+    lrt <- max(2 * (r$loglik - ll0), 0)
+    if (q == 1L) lrt_p <- boundary_p(lrt, 1L)
+  }
   # fixed effects, BLUPs, fitted values
   b <- stats::setNames(r$b, colnames(X))
   vb <- r$vcov_b
@@ -431,6 +466,7 @@ lmm_build <- function(r, y, K, X, obs, knames, method, constrain, Kalpha) {
   structure(list(
     call = NULL, method = method, theta = theta, se = se, vcov_theta = vt,
     h2 = h2, h2_se = h2_se, h2_raw = h2_raw, h2_raw_se = h2_raw_se, vp = tot, vp_se = vp_se,
+    h2_total = h2_total, h2_total_se = h2_total_se, loglik0 = ll0, lrt = lrt, lrt_p = lrt_p,
     ck = ck, b = b, vcov_b = vb, blup = blup, fitted.values = fitted, residuals = res,
     alpha = alpha, obs = obs, loglik = r$loglik, iter = r$iter,
     converged = r$converged, constrained = comp[fixed], constrain = constrain,

@@ -136,7 +136,7 @@ predict.ntk_krr <- function(object, K_new = NULL, s = "lambda.min", X_new = NULL
     Dnew <- matrix(1, m, 1L)
   } else {
     if (is.null(X_new)) stop_arg("X_new", "is required: the fit used covariates `X`.")
-    X_new <- check_covariates(X_new, m, "X_new", per = "row of `K_new`")
+    X_new <- check_covariates(X_new, m, "X_new", per = "row of `K_new`", spec = object$x_spec)
     if (ncol(X_new) != nrow(object$beta) - 1L)
       stop_arg("X_new", "must have ", nrow(object$beta) - 1L, " columns like `X` (",
                ncol(X_new), " given).")
@@ -320,3 +320,7 @@ plot.ntk_krr <- function(x, sign.lambda = 1, ...) {
                    line = -0.5)
   invisible(x)
 }
+
+#' @rdname fitted.ntk_krr
+#' @export
+nobs.ntk_krr <- function(object, ...) object$nobs

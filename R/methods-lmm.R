@@ -73,8 +73,11 @@ summary.ntk_lmm <- function(object, ...) {
     fx <- cbind(Estimate = object$b, SE = sb, `z value` = z,
                 `Pr(>|z|)` = 2 * stats::pnorm(-abs(z)))
   }
+  if (q > 1L) vc <- rbind(vc, data.frame(Source = "sum of V(K_i)/Vp", Variance = object$h2_total,
+                                         SE = object$h2_total_se, stringsAsFactors = FALSE))
   structure(list(call = object$call, method = object$method, varcomp = vc, fixed = fx,
-                 ck = object$ck[seq_len(q)], loglik = object$loglik, n = object$n,
+                 ck = object$ck[seq_len(q)], loglik = object$loglik, loglik0 = object$loglik0,
+                 lrt = object$lrt, lrt_p = object$lrt_p, q = q, n = object$n,
                  nobs = object$nobs, constrained = object$constrained,
                  iter = object$iter, converged = object$converged),
             class = "summary.ntk_lmm")
@@ -91,11 +94,27 @@ print.summary.ntk_lmm <- function(x, digits = 4L, ...) {
   vc$SE <- signif(vc$SE, digits)
   print(vc, row.names = FALSE)
   cat("logL (REML)\t", format(x$loglik, digits = digits + 3L), "\n", sep = "")
+  if (!is.null(x$loglik0)) {
+    cat("logL0\t", format(x$loglik0, digits = digits + 3L), "\t(null model, no kernel)\n",
+        sep = "")
+    if (!is.na(x$lrt)) {
+      cat("LRT\t", format(x$lrt, digits = digits), "\n", sep = "")
+      if (x$q == 1L)
+        cat("df\t1\nPval\t", format.pval(x$lrt_p, digits = digits),
+            "\t(h2 = 0 vs > 0: 0.5 chi2_0 + 0.5 chi2_1)\n", sep = "")
+      else cat("\t(all kernels vs none; for one kernel at a time use anova() of nested fits)\n")
+    } else cat("LRT\tnot reported: method \"", x$method, "\" does not maximise the REML ",
+               "likelihood (use \"reml\")\n", sep = "")
+  }
   cat("n\t", x$nobs, if (x$n > x$nobs) paste0(" (+ ", x$n - x$nobs, " predicted)"), "\n",
       sep = "")
   cat("\nVp = sum_i V(K_i) c_K + V(e); kernel scales c_K: ",
       paste(names(x$ck), signif(x$ck, digits), sep = " = ", collapse = ", "), "\n", sep = "")
-  cat("V(K)/Vp_raw = V(K) / (sum_i V(K_i) + V(e)) (no c_K scaling)\n")
+  cat("V(K)/Vp is the heritability to quote: the share of phenotypic variance explained,\n",
+      "  whatever the kernel's scale (each V(K) times the sample variance c_K its kernel\n",
+      "  induces; for a GRM c_K ~ 1 and it is the usual SNP heritability).\n",
+      "V(K)/Vp_raw = V(K) / (sum_i V(K_i) + V(e)) ignores the kernel's scale: comparable\n",
+      "  across fits only for kernels with c_K = 1.\n", sep = "")
   if (length(x$constrained))
     cat("Constrained to zero (no SE): ", paste(x$constrained, collapse = ", "), "\n", sep = "")
   if (x$method %in% c("iminque", "reml"))
@@ -245,7 +264,7 @@ lmm_new_fixed <- function(object, X_new, newdata, m) {
   if (!length(user)) return(rep(b[1L], m))
   if (is.null(X_new)) stop_arg("X_new", "is needed: the fit has covariates ",
                                paste(user, collapse = ", "), ".")
-  X <- check_covariates(X_new, m, "X_new", per = "row of `K_new`")
+  X <- check_covariates(X_new, m, "X_new", per = "row of `K_new`", spec = object$x_spec)
   if (ncol(X) != length(user))
     stop_arg("X_new", "must have ", length(user), " columns like `X` (", ncol(X), " given).")
   if (object$intercept) X <- cbind(rep(1, m), X)
@@ -355,3 +374,77 @@ fit_list_predict <- function(object, newdata = NULL, K_new = NULL, threads = def
 }
 
 `%||%` <- function(a, b) if (is.null(a)) b else a
+
+#' @rdname ntk_lmm-methods
+#' @importFrom stats nobs
+#' @export
+nobs.ntk_lmm <- function(object, ...) object$nobs
+
+#' Likelihood-ratio tests between nested `ntk_lmm` fits
+#'
+#' Compares REML fits of the same phenotype and fixed effects whose kernels are nested
+#' (the kernels of the smaller fit are among those of the larger, by name).  The statistic
+#' \eqn{2(\ell_1 - \ell_0)} is referred to the boundary mixture
+#' \eqn{0.5\chi^2_{d-1} + 0.5\chi^2_d} with \eqn{d} the number of added variance components
+#' (Self and Liang 1987; exact for one added component).  With one fit, the fit against the
+#' null model without kernels (as in its `summary`).
+#'
+#' @param object an `ntk_lmm` fit (method `"reml"` or `"iminque"`).
+#' @param ... further, nested fits.
+#' @return A data frame of class `anova` with one row per fit: number of variance
+#'   components, REML log-likelihood, the statistic, its df and p-value.
+#' @examples
+#' set.seed(5)
+#' G <- matrix(rbinom(150 * 60, 2, 0.3), 150)
+#' y <- drop(scale(G) %*% rnorm(60, sd = 0.15)) + rnorm(150)
+#' K1 <- grm(G, threads = 1)
+#' K2 <- ntk_kernel(G, depth = 2, threads = 1)
+#' f1 <- ntk_lmm(y, list(grm = K1), method = "reml")
+#' f2 <- ntk_lmm(y, list(grm = K1, ntk = K2), method = "reml")
+#' anova(f1, f2)
+#' anova(f1)
+#' @importFrom stats anova
+#' @export
+anova.ntk_lmm <- function(object, ...) {
+  fits <- c(list(object), list(...))
+  for (i in seq_along(fits)) {
+    f <- fits[[i]]
+    if (!inherits(f, "ntk_lmm")) stop_arg("...", "must hold ntk_lmm fits only.")
+    if (!(f$method %in% c("reml", "iminque")))
+      stop_arg(if (i == 1L) "object" else "...", "must be fitted by REML (method \"reml\"): ",
+               "method \"", f$method, "\" does not maximise the likelihood.")
+  }
+  if (length(fits) == 1L) {
+    tab <- data.frame(Components = c(1L, length(object$theta)),
+                      logLik = c(object$loglik0, object$loglik),
+                      Chisq = c(NA, object$lrt), Df = c(NA, length(object$kernel_names)),
+                      `Pr(>Chisq)` = c(NA, boundary_p(object$lrt, length(object$kernel_names))),
+                      check.names = FALSE, row.names = c("null (no kernel)", "object"))
+    return(structure(tab, heading = "Likelihood-ratio test against the null model (REML)\n",
+                     class = c("anova", "data.frame")))
+  }
+  ord <- order(vapply(fits, function(f) length(f$theta), 0L))
+  fits <- fits[ord]
+  for (i in seq_along(fits)[-1L]) {
+    a <- fits[[i - 1L]]
+    b <- fits[[i]]
+    if (!identical(a$obs, b$obs) || !isTRUE(all.equal(unname(a$y), unname(b$y))))
+      stop_arg("...", "must be fits of the same phenotype on the same individuals.")
+    if (!identical(a$x_names, b$x_names))
+      stop_arg("...", "must have the same fixed effects (REML likelihoods are not comparable otherwise).")
+    if (!all(a$kernel_names %in% b$kernel_names) ||
+        length(a$kernel_names) >= length(b$kernel_names))
+      stop_arg("...", "must be nested: the kernels of each fit among those of the next, by name.")
+  }
+  ll <- vapply(fits, function(f) f$loglik, 0)
+  k <- vapply(fits, function(f) length(f$theta), 0L)
+  stat <- c(NA, pmax(2 * diff(ll), 0))
+  df <- c(NA, diff(k))
+  p <- c(NA, vapply(seq_along(fits)[-1L], function(i) boundary_p(stat[i], df[i]), 0))
+  tab <- data.frame(Components = k, logLik = ll, Chisq = stat, Df = df, `Pr(>Chisq)` = p,
+                    check.names = FALSE,
+                    row.names = vapply(fits, function(f) paste(f$kernel_names, collapse = " + "), ""))
+  structure(tab, heading = paste0("Likelihood-ratio tests of nested kernel models (REML; ",
+                                  "boundary mixture 0.5 chi2_{d-1} + 0.5 chi2_d)\n"),
+            class = c("anova", "data.frame"))
+}

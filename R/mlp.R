@@ -80,8 +80,17 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
                     validation = 0.1, standardize = TRUE, verbose = FALSE,
                     bn_momentum = 0.1) {
   cl <- match.call()
+  x_spec <- NULL
+  if (is.factor(X) || is.character(X) || (is.data.frame(X) &&
+      !all(vapply(X, function(col) is.numeric(col) || is.logical(col), logical(1))))) {
+    X <- check_covariates(X, NROW(X), "X", per = "row")   # factors by model.matrix()
+    x_spec <- attr(X, "covariate_spec")
+  }
   X <- check_numeric_matrix(X, "X", min_rows = 3L)
   n <- nrow(X)
+  if (length(y) != n && length(y) == ncol(X))
+    stop_arg("X", "has ", n, " rows but `y` has ", length(y), " values, as many as `X` has ",
+             "columns: is `X` transposed? Individuals must be in rows (t(X)).")
   y <- check_numeric_vector(y, "y", n = n)
   if (!is.numeric(hidden) || length(hidden) < 1L || anyNA(hidden) ||
       any(hidden < 1) || any(hidden != round(hidden)) || any(!is.finite(hidden)) ||
@@ -140,7 +149,7 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
     theta = res$theta, run_mean = res$run_mean, run_var = res$run_var,
     history = history, epochs_run = er, best_epoch = res$best_epoch,
     stopped_early = stopped,
-    x_center = xc, x_scale = xs, y_center = yc, y_scale = ys,
+    x_center = xc, x_scale = xs, y_center = yc, y_scale = ys, x_spec = x_spec,
     colnames = colnames(X), n = n, n_train = length(tr), n_validation = nv,
     validation_rows = val,
     settings = list(hidden = hidden, dropout = dropout, batch_norm = batch_norm, lr = lr,
@@ -169,6 +178,9 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
 #' @export
 predict.ntk_mlp <- function(object, newdata, ...) {
   if (missing(newdata)) stop_arg("newdata", "is required (the fit keeps no training data).")
+  if (!is.null(object$x_spec))
+    newdata <- check_covariates(newdata, NROW(newdata), "newdata", per = "row",
+                                spec = object$x_spec)
   Z <- check_numeric_matrix(newdata, "newdata")
   if (ncol(Z) != length(object$x_center))
     stop_arg("newdata", "must have ", length(object$x_center), " columns like the training `X` (",

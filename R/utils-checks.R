@@ -97,8 +97,9 @@ check_kernel <- function(K, arg, n = NULL, symmetric = TRUE, ncol_expected = NUL
 
 # One of `choices` (the first when the default vector is passed unchanged); `partial`:
 # a unique prefix is accepted (as pmatch()).
-check_choice <- function(x, choices, arg, partial = FALSE) {
+check_choice <- function(x, choices, arg, partial = FALSE, ignore_case = FALSE) {
   if (identical(x, choices)) return(choices[1L])
+  if (ignore_case && is.character(x) && length(x) == 1L && !is.na(x)) x <- tolower(x)
   i <- if (is.character(x) && length(x) == 1L && !is.na(x))
     (if (partial) pmatch(x, choices) else match(x, choices)) else NA_integer_
   if (is.na(i))
@@ -109,10 +110,21 @@ check_choice <- function(x, choices, arg, partial = FALSE) {
 }
 
 # Covariates: a numeric (or logical) matrix, data frame or vector with `n` rows, one per
-# `per`; returns a double matrix with column names (`arg`1, `arg`2, ... where missing).
-# NULL gives an n x 0 matrix.
-check_covariates <- function(X, n, arg = "X", per = "element of `y`") {
+# `per`, or factors / character columns (a factor, or a data frame holding some), which go
+# through model.matrix() (treatment contrasts, interactions as the data frame's columns)
+# without its intercept, since every fitting function adds its own.  Returns a double
+# matrix with column names (`arg`1, `arg`2, ... where missing); for factors it carries
+# the attribute "covariate_spec" (terms, levels, contrasts) so that new individuals' X
+# (`spec`) are coded with the training levels.  NULL gives an n x 0 matrix.
+check_covariates <- function(X, n, arg = "X", per = "element of `y`", spec = NULL) {
   if (is.null(X)) return(matrix(0, n, 0L))
+  if (is.factor(X) || is.character(X))   # a bare factor: named like the training one
+    X <- stats::setNames(data.frame(X, stringsAsFactors = TRUE),
+                         if (length(spec$names) == 1L) spec$names else arg)
+  if (is.data.frame(X) && (!is.null(spec) ||
+      !all(vapply(X, function(col) is.numeric(col) || is.logical(col), logical(1)))))
+    return(covariate_matrix(X, n, arg, per, spec))
+  if (!is.null(spec)) stop_arg(arg, "must be a data frame with the columns of the training covariates.")
   if (is.null(dim(X)) && (is.numeric(X) || is.logical(X)))
     X <- matrix(as.double(X), ncol = 1L, dimnames = list(NULL, arg))
   X <- check_numeric_matrix(X, arg, min_rows = 0L)
@@ -122,6 +134,40 @@ check_covariates <- function(X, n, arg = "X", per = "element of `y`") {
   bad <- !nzchar(colnames(X)) | is.na(colnames(X))
   colnames(X)[bad] <- paste0(arg, which(bad))
   X
+}
+
+# The design of a data frame with factors, by model.matrix(), intercept column dropped.
+covariate_matrix <- function(X, n, arg, per, spec) {
+  if (nrow(X) != n)
+    stop_arg(arg, "must have ", n, " rows, one per ", per, " (", nrow(X), " given).")
+  chr <- vapply(X, is.character, logical(1))
+  X[chr] <- lapply(X[chr], factor)
+  if (is.null(spec)) {
+    tt <- stats::terms(~ ., data = X)
+    mf <- stats::model.frame(tt, X, na.action = stats::na.pass, drop.unused.levels = TRUE)
+    M <- stats::model.matrix(tt, mf)
+    spec <- list(terms = tt, xlevels = stats::.getXlevels(tt, mf),
+                 contrasts = attr(M, "contrasts"), names = names(X))
+  } else {
+    miss <- setdiff(spec$names, names(X))
+    if (length(miss))
+      stop_arg(arg, "lacks the training covariate(s) ", paste(miss, collapse = ", "), ".")
+    for (v in names(spec$xlevels)) {
+      new <- setdiff(unique(as.character(X[[v]][!is.na(X[[v]])])), spec$xlevels[[v]])
+      if (length(new))
+        stop_arg(arg, "has level(s) of `", v, "` not seen in training: ",
+                 paste(new, collapse = ", "), ".")
+    }
+    mf <- stats::model.frame(spec$terms, X, na.action = stats::na.pass, xlev = spec$xlevels)
+    M <- stats::model.matrix(spec$terms, mf, contrasts.arg = spec$contrasts)
+  }
+  if (anyNA(M)) stop_arg(arg, "has missing values.")
+  M <- M[, colnames(M) != "(Intercept)", drop = FALSE]
+  storage.mode(M) <- "double"
+  attr(M, "assign") <- NULL
+  attr(M, "contrasts") <- NULL
+  attr(M, "covariate_spec") <- spec
+  M
 }
 
 # The integer code of `name` in one of the C tables (ntkgen.h, read once by C_codes).

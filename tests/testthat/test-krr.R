@@ -65,7 +65,7 @@ test_that("CV errors equal an explicit R loop over the same foldid and grid", {
   foldid <- rep(c("a", "b", "c", "d", "e"), length.out = 80)
   foldid[is.na(d$y)] <- NA
   lam <- exp(seq(log(50), log(1e-3), length.out = 15))
-  fit <- ntk_krr(d$y, d$K, lambda = lam, foldid = foldid)
+  fit <- suppressWarnings(ntk_krr(d$y, d$K, lambda = lam, foldid = foldid))  # 1se may top the grid
   ref <- cv_loop(d$y, d$K, foldid, sort(lam, decreasing = TRUE))
   expect_equal(fit$cvraw, ref$raw, tolerance = 1e-8)
   expect_equal(fit$cvm, ref$cvm, tolerance = 1e-8)

@@ -143,10 +143,11 @@ test_that("cross-validation of a phenotype matrix shares the folds and equals se
   Y[1:4, 3] <- NA
   fold <- rep(1:4, 15)
   for (offset in c("ols", "gls")) {
-    all <- ntk_krr(Y, K, foldid = fold, offset = offset)
+    # (pure noise: lambda.1se at the top of the grid, with a warning)
+    all <- suppressWarnings(ntk_krr(Y, K, foldid = fold, offset = offset))
     expect_s3_class(all, "ntk_krr_list")
     for (j in 1:3) {
-      one <- ntk_krr(Y[, j], K, foldid = fold, offset = offset)
+      one <- suppressWarnings(ntk_krr(Y[, j], K, foldid = fold, offset = offset))
       expect_equal(all[[j]]$cvm, one$cvm, tolerance = 1e-10)
       expect_equal(all[[j]]$lambda.min, one$lambda.min)
       expect_equal(all[[j]]$fitted.values, one$fitted.values, tolerance = 1e-10)
@@ -155,4 +156,92 @@ test_that("cross-validation of a phenotype matrix shares the folds and equals se
   P <- predict(all, K_new = K[1:5, ])
   expect_equal(dim(P), c(5L, 3L))
   expect_equal(P[, 2], predict(all[[2]], K_new = K[1:5, ]), tolerance = 1e-12)
+})
+
+test_that("factor covariates go through model.matrix, with the training levels for new data", {
+  G <- geno(80, 30, 14)
+  K <- grm(G[1:60, ], threads = 1)
+  set.seed(15)
+  trial <- factor(sample(c("E1", "E2", "E3"), 80, replace = TRUE))
+  y <- unname(c(E1 = 0, E2 = 1, E3 = -1)[as.character(trial)]) + rnorm(80)
+  tr <- 1:60
+  D <- model.matrix(~ trial)[, -1]
+  a <- ntk_lmm(y[tr], K, X = trial[tr], method = "REML")
+  b <- ntk_lmm(y[tr], K, X = D[tr, ], method = "reml")
+  expect_equal(unname(a$b), unname(b$b), tolerance = 1e-10)
+  expect_equal(a$theta, b$theta, tolerance = 1e-10)
+  d <- ntk_lmm(y[tr], K, X = data.frame(trial = trial[tr], age = seq_len(60)))
+  expect_length(d$b, 4L)
+  # new individuals coded with the training levels, even when a level is absent
+  new <- data.frame(trial = factor(rep("E3", 20), levels = "E3"))
+  pa <- predict(a, newdata = G[61:80, ], X_new = new$trial, threads = 1)
+  pb <- predict(b, newdata = G[61:80, ], X_new = matrix(c(0, 1), 20, 2, byrow = TRUE),
+                threads = 1)
+  expect_equal(unname(pa), unname(pb), tolerance = 1e-10)
+  expect_error(predict(a, newdata = G[61:80, ], X_new = rep("E9", 20), threads = 1), "E9")
+  k1 <- ntk_krr(y[tr], K, X = data.frame(trial = trial[tr]), criterion = "gcv")
+  k2 <- ntk_krr(y[tr], K, X = D[tr, ], criterion = "gcv")
+  expect_equal(k1$fitted.values, k2$fitted.values, tolerance = 1e-10)
+  expect_equal(predict(k1, newdata = G[61:80, ], X_new = data.frame(trial = trial[61:80]),
+                       threads = 1),
+               predict(k2, newdata = G[61:80, ], X_new = D[61:80, ], threads = 1),
+               tolerance = 1e-10)
+})
+
+test_that("the null model, the LRT of h2 = 0 and nested comparisons", {
+  G <- geno(150, 60, 16)
+  K1 <- grm(G, threads = 1)
+  K2 <- ntk_kernel(G, depth = 2, threads = 1)
+  set.seed(17)
+  y <- unname(drop(scale(G) %*% rnorm(60, sd = 0.15)) + rnorm(150))
+  X <- cbind(age = rnorm(150))
+  f1 <- ntk_lmm(y, K1, X = X, method = "reml")
+  # logL0 by hand: REML of y = Xb + e at its maximum
+  Xf <- cbind(1, X)
+  m <- 150 - 2
+  s2 <- sum(qr.resid(qr(Xf), y)^2) / m
+  expect_equal(f1$loglik0, -0.5 * (m * log(2 * pi) + m * log(s2) + m), tolerance = 1e-10)
+  expect_equal(f1$lrt, 2 * (f1$loglik - f1$loglik0), tolerance = 1e-10)
+  expect_equal(f1$lrt_p, 0.5 * pchisq(f1$lrt, 1, lower.tail = FALSE), tolerance = 1e-12)
+  expect_lt(f1$lrt_p, 0.05)
+  # pure noise: the genetic variance on the boundary, LRT 0, p = 1, logL = logL0
+  set.seed(18)
+  e <- rnorm(150)
+  f0 <- ntk_lmm(e, K1, method = "reml")
+  if (f0$theta[1] == 0) {
+    expect_equal(f0$loglik, f0$loglik0, tolerance = 1e-8)
+    expect_equal(f0$lrt_p, 1)
+  }
+  expect_output(print(summary(f1)), "LRT")
+  expect_output(print(summary(f1)), "heritability to quote")
+  expect_true(is.na(ntk_lmm(y, K1, method = "minque1")$lrt))
+  expect_identical(nobs(f1), 150L)
+  # nested fits
+  a <- ntk_lmm(y, list(grm = K1), X = X, method = "reml")
+  b <- ntk_lmm(y, list(grm = K1, ntk = K2), X = X, method = "reml")
+  tab <- anova(a, b)
+  expect_equal(tab$Chisq[2], max(2 * (b$loglik - a$loglik), 0), tolerance = 1e-10)
+  expect_equal(tab$Df[2], 1)
+  expect_equal(tab$`Pr(>Chisq)`[2], 0.5 * (tab$Chisq[2] <= 0) +
+                 0.5 * pchisq(tab$Chisq[2], 1, lower.tail = FALSE), tolerance = 1e-12)
+  expect_error(anova(a, ntk_lmm(y, list(grm = K1, ntk = K2), method = "reml")), "fixed effects")
+  expect_error(anova(a, ntk_lmm(y, K1, X = X)), "REML")
+  # total h2 with its delta-method SE
+  expect_equal(b$h2_total, sum(b$h2), tolerance = 1e-12)
+  expect_gt(b$h2_total_se, 0)
+})
+
+test_that("traps: lambda.1se at the grid's top, transposed genotypes", {
+  G <- geno(60, 30, 19)
+  rownames(G) <- NULL
+  Gt <- t(G)
+  rownames(Gt) <- paste0("rs", seq_len(30))
+  expect_warning(grm(Gt, threads = 1), "transposed")
+  set.seed(20)
+  expect_error(mlp_fit(t(G[1:40, ]), rnorm(40)), "transposed")
+  K <- grm(G, threads = 1)
+  set.seed(1)
+  y <- drop(scale(G)[, 1:3] %*% c(0.3, 0.3, 0.3)) + rnorm(60)
+  expect_warning(f <- ntk_krr(y, K, foldid = rep(1:5, 12)), "lambda.1se")
+  expect_equal(f$index[2, 1], 1L)
 })
