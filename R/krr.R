@@ -309,10 +309,7 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
     idmin <- krr_which_min(cvm, lambda)
     lambda.1se <- max(lambda[cvm <= cvm[idmin] + cvsd[idmin]])
     id1se <- match(lambda.1se, lambda)
-    if (id1se == 1L && idmin != 1L)
-      warning("`lambda.1se` is the largest lambda of the grid: predictions at ",
-              "s = \"lambda.1se\" are close to constant (the offset alone); use ",
-              "\"lambda.min\" or widen `lambda_range`.", call. = FALSE)
+
   } else {
     cvm <- .Call(C_krr_criterion, S, yo, Do, gls, lambda, ntk_code("criterion", criterion))
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",

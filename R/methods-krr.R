@@ -9,6 +9,11 @@ krr_resolve_s <- function(object, s) {
     if (is.na(lam))
       stop_arg("s", '= "lambda.1se" is only defined for criterion = "cv" (this fit used "',
                object$criterion, '").')
+    if (s == "lambda.1se" && isTRUE(lam == max(object$lambda)) &&
+        !isTRUE(object$lambda.min == lam))
+      warning("`lambda.1se` is the largest lambda of the grid: predictions at ",
+              "s = \"lambda.1se\" are close to constant (the offset alone); use ",
+              "\"lambda.min\" or widen `lambda_range`.", call. = FALSE)
     return(lam)
   }
   check_number(s, "s", lower = 0, open_lower = TRUE)
@@ -249,7 +254,8 @@ summary.ntk_krr <- function(object, ...) {
                  table = krr_table(object), lambda_range = range(object$lambda),
                  beta = stats::setNames(object$beta[, 1L], rownames(object$beta)), offset = object$offset, r2_in = r2_in, r2_out = r2_out,
                  criterion = object$criterion,
-                 boundary = imin %in% c(1L, length(object$lambda))),
+                 boundary = imin %in% c(1L, length(object$lambda)),
+                 boundary_1se = isTRUE(object$index[2L, 1L] == 1L) && imin != 1L),
             class = "summary.ntk_krr")
 }
 
@@ -263,6 +269,9 @@ print.summary.ntk_krr <- function(x, digits = max(3L, getOption("digits") - 3L),
   cat("Measure: ", x$name, "\n\n", sep = "")
   print(x$table, digits = digits)
   if (x$boundary) cat("(lambda.min is at the end of the grid: consider widening it)\n")
+  if (isTRUE(x$boundary_1se))
+    cat("(lambda.1se is the largest lambda of the grid: predictions there are close to ",
+        "constant)\n", sep = "")
   cat("\nOffset coefficients (", toupper(x$offset), ", at lambda.min):\n", sep = "")
   print(x$beta, digits = digits)
   cat("\nR-squared at lambda.min: in-sample ", format(x$r2_in, digits = digits), sep = "")
