@@ -43,8 +43,10 @@
 #' @param kernels `"all"` (default) or `"fold"`, see Details.
 #' @param lmm_args,krr_args,mlp_args lists of further arguments of [ntk_lmm()],
 #'   [ntk_krr()] and [mlp_fit()].
-#' @param threads OpenMP threads for the kernels.
-#' @param progress logical; show progress.
+#' @param threads OpenMP threads for the kernels (1 per worker under a parallel plan
+#'   unless given).
+#' @param progress logical; show a labelled progress bar with ETA (default: interactive
+#'   sessions only).
 #' @return An object of class `ntk_cv`: a list with `results` (one row per method,
 #'   repetition and fold: `rep`, `fold`, `method`, `n_test`, `cor`, `mse`, `seconds`,
 #'   `constant`: a constant prediction, whose correlation counts as 0),
@@ -65,7 +67,7 @@ ntk_cv <- function(genotypes, y, X = NULL,
                    methods = c("gblup", "ntk_lmm", "ntk_krr", "rkhs", "mlp"),
                    depth = NULL, foldid = NULL, nfolds = 5, reps = 1,
                    kernels = c("all", "fold"), lmm_args = list(), krr_args = list(),
-                   mlp_args = list(), threads = default_threads(), progress = interactive()) {
+                   mlp_args = list(), threads = default_threads(), progress = progress_default()) {
   cl <- match.call()
   G <- check_numeric_matrix(genotypes, "genotypes", allow_na = TRUE, min_rows = 3L)
   warn_transposed(G, "genotypes")
@@ -113,9 +115,8 @@ ntk_cv <- function(genotypes, y, X = NULL,
               kall = kall, lmm_args = lmm_args, krr_args = krr_args, mlp_args = mlp_args,
               threads = threads, folds = folds)
   parallel_run <- study_use_future()
-  use_progressr <- progress && requireNamespace("progressr", quietly = TRUE)
-  tick <- function() NULL
-  if (use_progressr) tick <- progressr::progressor(steps = length(tasks))
+  if (parallel_run && missing(threads)) cfg$threads <- 1L
+  tick <- progress_ticker(length(tasks), "ntk_cv folds", progress, parallel_run)
   worker <- function(task) {
     out <- cv_fold(task, cfg)
     tick()

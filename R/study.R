@@ -94,9 +94,12 @@ study_models <- c("linear", "hyperbolic", "power", "cosh", "ricker")
 #' @param krr_args list of further arguments of [ntk_krr()] (e.g. `nfolds`,
 #'   `criterion`).
 #' @param mlp_args list of further arguments of [mlp_fit()] (e.g. `epochs`, `hidden`).
-#' @param threads OpenMP threads per replicate when running sequentially (parallel
-#'   workers use 1).
-#' @param progress logical; show progress.
+#' @param threads OpenMP threads per replicate (default: the package's default, as
+#'   everywhere; with a parallel \pkg{future} plan and `threads` not given, each worker
+#'   uses 1).
+#' @param progress logical; show a labelled progress bar with ETA (default: in interactive
+#'   sessions, not in scripts or knitr).  Sequentially a \pkg{cli} bar; in parallel, or
+#'   when \pkg{progressr} handlers are registered, through \pkg{progressr}.
 #' @return A data frame of class `c("ntk_study", "data.frame")`, one row per replicate,
 #'   number of SNPs and method, with columns `rep`, `p`, `method` (a factor), `cor`
 #'   (test correlation), `mse` (test mean squared error) and `seconds`; the attribute
@@ -116,8 +119,8 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
                       methods = c("ntk_lmm", "ntk_krr", "gblup", "mlp"), genotypes = NULL,
                       depth = NULL, width = NULL, train = 0.8, seed = NULL, ...,
                       genotype_args = list(), kernel_args = list(), lmm_args = list(),
-                      krr_args = list(), mlp_args = list(), threads = 1L,
-                      progress = interactive()) {
+                      krr_args = list(), mlp_args = list(), threads = default_threads(),
+                      progress = progress_default()) {
   cl <- match.call()
   model <- check_choice(model, study_models, "model")
   n <- check_number(n, "n", lower = 10, integer = TRUE)
@@ -166,6 +169,7 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
   rng_preserve()
 
   parallel_run <- study_use_future()
+  if (parallel_run && missing(threads)) threads <- 1L
   cfg <- list(model = model, n = n, ntrain = ntrain, h2 = h2, methods = methods,
               genotypes = genotypes, sim_args = sim_args, genotype_args = genotype_args,
               kernel_args = kernel_args, lmm_args = lmm_args, krr_args = krr_args,
@@ -176,15 +180,7 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
          seed = seeds[[i]])
   })
 
-  use_progressr <- progress && requireNamespace("progressr", quietly = TRUE)
-  tick <- function() NULL
-  if (use_progressr) {
-    tick <- progressr::progressor(steps = ntask)
-  } else if (progress && !parallel_run && requireNamespace("cli", quietly = TRUE)) {
-    env <- environment()
-    bar <- cli::cli_progress_bar("ntk_study", total = ntask, .envir = env)
-    tick <- function() cli::cli_progress_update(id = bar, .envir = env)
-  }
+  tick <- progress_ticker(ntask, "ntk_study replicates", progress, parallel_run)
   worker <- function(task) {
     out <- study_replicate(task, cfg)
     tick()

@@ -194,3 +194,24 @@ rng_preserve <- function(frame = parent.frame()) {
   do.call(on.exit, list(bquote(.(restore)()), add = TRUE), envir = frame)
   invisible()
 }
+
+# Progress is shown by default in interactive sessions, not in scripts or while knitr runs.
+progress_default <- function() interactive() && !isTRUE(getOption("knitr.in.progress"))
+
+# A ticker for `total` steps labelled `label`: progressr (the only one that sees ticks from
+# parallel workers; shown through the handlers the user set) when running in parallel or
+# when the user registered handlers, else a cli bar with counts and ETA, else nothing.
+progress_ticker <- function(total, label, progress, parallel, envir = parent.frame()) {
+  if (!progress) return(function() NULL)
+  has_pr <- requireNamespace("progressr", quietly = TRUE)
+  if (has_pr && (parallel || length(progressr::handlers()) > 0L)) {
+    p <- progressr::progressor(steps = total)
+    return(function() p(message = label))
+  }
+  if (!parallel && requireNamespace("cli", quietly = TRUE)) {
+    id <- cli::cli_progress_bar(name = label, total = total, clear = FALSE, .envir = envir,
+      format = "{cli::pb_name} {cli::pb_bar} {cli::pb_current}/{cli::pb_total} | {cli::pb_elapsed} | ETA {cli::pb_eta}")
+    return(function() cli::cli_progress_update(id = id, .envir = envir))
+  }
+  function() NULL
+}
