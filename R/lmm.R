@@ -289,6 +289,7 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
       fit$call <- cl
       fit[names(extra)] <- extra
       fit$recipe <- lapply(K, kernel_recipe)
+      if (q == 1L) fit$spectral <- S          # shared by every trait of the group
       fit$kernel_ids <- rownames(K[[1L]])
       if (ncol(Y) > 1L) fit$trait <- colnames(Y)[cols[j]]
       fits[[cols[j]]] <- fit

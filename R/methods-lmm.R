@@ -206,8 +206,17 @@ nlme::ranef
 #'   covariates, give their values as a data frame in `X_new` (a data frame `newdata`
 #'   together with `K_new` is also read as the covariates, as before).
 #' @param threads threads for building kernels from `newdata`.
+#' @param se.fit logical; also return the prediction error SD of each new individual's
+#'   BLUP genetic value, \eqn{\sqrt{PEV}} with
+#'   \eqn{PEV = \sigma^2_g k_{**} - \sigma^4_g k_*' P k_*}{PEV = s2g k** - s2g^2 k*' P k*}
+#'   (Henderson; \eqn{P} accounts for the estimated fixed effects), and its reliability
+#'   \eqn{1 - PEV / (\sigma^2_g k_{**})}{1 - PEV / (s2g k**)} (one-kernel fits; the
+#'   variance components taken as known).
+#' @param K_new_diag for `se.fit` with a user-made `K_new` without the attribute `"diag"`:
+#'   each new individual's kernel value with itself.
 #' @param ... unused.
-#' @return A numeric vector of m predictions.
+#' @return A numeric vector of m predictions; with `se.fit = TRUE` a list with `fit`,
+#'   `se.fit` and `reliability`.
 #' @examples
 #' set.seed(4)
 #' n <- 100; m <- 20; p <- 200
@@ -220,7 +229,9 @@ nlme::ranef
 #' cor(pred, y[te])
 #' @export
 predict.ntk_lmm <- function(object, K_new = NULL, X_new = NULL, newdata = NULL,
-                            threads = default_threads(), ...) {
+                            threads = default_threads(), se.fit = FALSE, K_new_diag = NULL,
+                            ...) {
+  se.fit <- check_flag(se.fit, "se.fit")
   lmm_check_object(object)
   # formula fits: a data frame `newdata` next to `K_new` holds the covariates
   covars <- NULL
@@ -242,7 +253,32 @@ predict.ntk_lmm <- function(object, K_new = NULL, X_new = NULL, newdata = NULL,
     for (i in seq_along(K_new))
       g <- g + object$theta[i] * drop(K_new[[i]][, object$obs, drop = FALSE] %*% object$alpha)
   else g <- rep(NA_real_, m)
-  stats::setNames(xb + g, rownames(K_new[[1L]]))
+  fit <- stats::setNames(xb + g, rownames(K_new[[1L]]))
+  if (!se.fit) return(fit)
+  pev <- lmm_pev(object, K_new[[1L]], if (is.null(K_new_diag)) attr(K_new[[1L]], "diag")
+                 else K_new_diag)
+  list(fit = fit, se.fit = stats::setNames(sqrt(pev$pev), names(fit)),
+       reliability = stats::setNames(pev$reliability, names(fit)))
+}
+
+# Prediction error variance of the BLUP of new individuals' genetic values,
+# PEV = s2_g k** - s2_g^2 k*' P k* with P = V^-1 - V^-1 X (X'V^-1 X)^-1 X'V^-1 over the
+# observed training individuals (Henderson), from the fit's decomposition: P = B D^-1 B'.
+lmm_pev <- function(object, Kn, kdiag) {
+  if (length(object$kernel_names) != 1L || !inherits(object$spectral, "ntk_spectral"))
+    stop_arg("se.fit", "is available for fits with one kernel (this fit has ",
+             length(object$kernel_names), ").")
+  m <- nrow(Kn)
+  if (is.null(kdiag))
+    stop_arg("K_new_diag", "is needed for `se.fit`: the kernel of each new individual with ",
+             "itself (kernels from ntk_kernel(X, Z), grm(X, Z) or predict(newdata =) carry it).")
+  kdiag <- check_numeric_vector(kdiag, "K_new_diag", n = m)
+  if (!object$v_pd) return(list(pev = rep(NA_real_, m), reliability = rep(NA_real_, m)))
+  sg <- object$theta[1L]
+  se <- object$theta[2L]
+  q <- .Call(C_spectral_quad, object$spectral, t(Kn[, object$obs, drop = FALSE]), sg, se)
+  pev <- pmax(sg * kdiag - sg^2 * q, 0)
+  list(pev = pev, reliability = ifelse(sg * kdiag > 0, 1 - pev / (sg * kdiag), NA_real_))
 }
 
 lmm_new_fixed <- function(object, X_new, newdata, m) {

@@ -6,6 +6,7 @@
 /* r_spectral.c, r_util.c */
 extern SEXP C_spectral_build(SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_spectral_apply(SEXP, SEXP, SEXP);
+extern SEXP C_spectral_quad(SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
 extern SEXP C_codes(void);
@@ -35,6 +36,7 @@ static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
   {"spectral_build", (DL_FUNC) &C_spectral_build, 5},
   {"spectral_apply", (DL_FUNC) &C_spectral_apply, 3},
+  {"spectral_quad", (DL_FUNC) &C_spectral_quad, 4},
   {"build_info", (DL_FUNC) &C_build_info,  0},
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
   {"codes", (DL_FUNC) &C_codes, 0},

@@ -157,6 +157,15 @@ SEXP C_ntk_kernel(SEXP X, SEXP Z, SEXP kind_, SEXP depth_, SEXP width_, SEXP sw_
                        a.nthreads);
     ntk_stop_on_status(st, "ntk_normalize", 0);
   }
+  if (!sym) {
+    /* the test points' own kernel values k(z_i, z_i), after normalisation: what the
+     * prediction error variance of a BLUP needs */
+    SEXP dg = PROTECT(allocVector(REALSXP, m)); nprot++;
+    for (int i = 0; i < m; i++)
+      REAL(dg)[i] = normalize == NTK_NORM_NONE ? dr[i] :
+                    (dr[i] > 0 ? (normalize == NTK_NORM_PAPER ? 1.0 / p : 1.0) : 0.0);
+    setAttrib(K, install("diag"), dg);
+  }
   if (!isNull(dimnames)) setAttrib(K, R_DimNamesSymbol, dimnames);
   if (!isNull(settings)) setAttrib(K, install("ntk"), settings);
   UNPROTECT(nprot);

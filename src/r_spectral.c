@@ -144,6 +144,36 @@ SEXP C_spectral_apply(SEXP S, SEXP V, SEXP how_)
   return out;
 }
 
+/* spectral_quad(S, V, a, b): for each column v of V (n x nc), (B'v)' (a T + b I)^-1 (B'v),
+ * the quadratic form of the projected inverse: v' P v with P = B (a T + b I)^-1 B' (for
+ * the LMM, a = s2_g, b = s2_e, P = V^-1 - V^-1 X (X'V^-1 X)^-1 X'V^-1).  O(n m nc). */
+SEXP C_spectral_quad(SEXP S, SEXP V, SEXP a_, SEXP b_)
+{
+  ntk_spectral s;
+  ntk_arg_spectral(S, &s);
+  int nr, nc;
+  ntk_arg_matrix(V, "V", &nr, &nc);
+  if (nr != s.n) error("`V` must have %d rows", s.n);
+  double a = ntk_arg_double(a_, "a"), b = ntk_arg_double(b_, "b");
+  int ms = ntk_spectral_dim(&s);
+  double *C = (double *) R_alloc((size_t) ms * (nc > 0 ? nc : 1), sizeof(double));
+  double *W = (double *) R_alloc((size_t) ms * (nc > 0 ? nc : 1), sizeof(double));
+  double *piv = (double *) R_alloc((size_t) ms, sizeof(double));
+  double *l = (double *) R_alloc((size_t) ms, sizeof(double));
+  ntk_stop_on_status(ntk_spectral_rotate(&s, nc, REAL(V), NULL, C), "ntk_spectral_rotate", 0);
+  ntk_stop_on_status(ntk_spectral_factor(&s, a, b, piv, l, NULL), "ntk_spectral_factor", 0);
+  memcpy(W, C, (size_t) ms * nc * sizeof(double));
+  ntk_spectral_solve(ms, piv, l, nc, W);
+  SEXP out = PROTECT(allocVector(REALSXP, nc));
+  for (int c = 0; c < nc; c++) {
+    double q = 0;
+    for (int j = 0; j < ms; j++) q += C[j + (size_t) c * ms] * W[j + (size_t) c * ms];
+    REAL(out)[c] = q;
+  }
+  UNPROTECT(1);
+  return out;
+}
+
 /* matrix_scan(A): c(n_nan, n_inf, max_asym, max_abs_diag) for a double matrix */
 SEXP C_matrix_scan(SEXP A)
 {

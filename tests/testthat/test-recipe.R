@@ -248,3 +248,39 @@ test_that("traps: lambda.1se at the grid's top, transposed genotypes", {
   expect_warning(coef(f, s = "lambda.1se"), "largest lambda")
   expect_output(print(summary(f)), "lambda.1se is the largest")
 })
+
+test_that("predict(se.fit = TRUE): the prediction error variance equals the dense formula", {
+  G <- geno(100, 40, 22)
+  tr <- 1:80; te <- 81:100
+  set.seed(23)
+  y <- unname(drop(scale(G) %*% rnorm(40, sd = 0.2)) + rnorm(100))
+  X <- cbind(age = rnorm(100))
+  for (kfun in list(function(A, B = NULL) ntk_kernel(A, B, depth = 2, threads = 1),
+                    function(A, B = NULL) grm(A, B, threads = 1))) {
+    K <- kfun(G[tr, ])
+    fit <- ntk_lmm(y[tr], K, X = X[tr, ], method = "reml")
+    p <- predict(fit, newdata = G[te, ], X_new = X[te, ], se.fit = TRUE, threads = 1)
+    Ks <- kfun(G[tr, ], G[te, ])
+    kss <- attr(Ks, "diag")   # the test points' own kernel values (checked below)
+    sg <- fit$theta[1]; se <- fit$theta[2]
+    V <- sg * K + se * diag(80)
+    Vi <- solve(V)
+    Xf <- cbind(1, X[tr, ])
+    P <- Vi - Vi %*% Xf %*% solve(t(Xf) %*% Vi %*% Xf, t(Xf) %*% Vi)
+    pev <- sg * kss - sg^2 * rowSums((Ks %*% P) * Ks)
+    expect_equal(unname(p$se.fit), unname(sqrt(pmax(pev, 0))), tolerance = 1e-8)
+    expect_equal(unname(p$reliability), unname(1 - pev / (sg * kss)), tolerance = 1e-8)
+    expect_equal(p$fit, predict(fit, newdata = G[te, ], X_new = X[te, ], threads = 1))
+  }
+  # the diagonal of a test kernel by hand: with sigma_w^2 = 2, sigma_b = 0 the analytic
+  # NTK of a point with itself is (depth + 1) * 2 |z|^2 / p, z standardised as in training
+  Ks <- ntk_kernel(G[tr, ], G[te, ], depth = 2, threads = 1)
+  st <- attr(ntk_kernel(G[tr, ], depth = 2, threads = 1), "ntk")
+  Z <- sweep(sweep(G[te, st$keep], 2, st$center), 2, st$scale, "/")
+  expect_equal(unname(attr(Ks, "diag")), unname(3 * 2 * rowSums(Z^2) / st$p), tolerance = 1e-12)
+  fit2 <- ntk_lmm(y[tr], list(a = grm(G[tr, ], threads = 1), b = ntk_kernel(G[tr, ], threads = 1)))
+  expect_error(predict(fit2, newdata = G[te, ], se.fit = TRUE, threads = 1), "`se.fit`.*one kernel")
+  Kp <- unclass(grm(G[tr, ], threads = 1)); attr(Kp, "ntk") <- NULL
+  f3 <- ntk_lmm(y[tr], Kp)
+  expect_error(predict(f3, K_new = unclass(Ks)[, ], se.fit = TRUE), "`K_new_diag`")
+})
