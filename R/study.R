@@ -254,13 +254,17 @@ study_replicate <- function(task, cfg) {
       error = function(e) structure(conditionMessage(e), class = "study_failure")))
     if (inherits(pred, "study_failure")) {
       return(data.frame(rep = task$rep, p = task$p, method = m, cor = NA_real_,
-                        mse = NA_real_, seconds = NA_real_, failure = paste0(m, ": ", pred),
-                        stringsAsFactors = FALSE))
+                        mse = NA_real_, seconds = NA_real_, constant = NA,
+                        failure = paste0(m, ": ", pred), stringsAsFactors = FALSE))
     }
     if (m %in% c("ntk_lmm", "ntk_krr")) secs <- secs + kernel_time
-    data.frame(rep = task$rep, p = task$p, method = m, cor = study_cor(pred, yte),
-               mse = mean((pred - yte)^2), seconds = secs, failure = NA_character_,
-               stringsAsFactors = FALSE)
+    # a constant prediction (e.g. the genetic variance estimated at zero) ranks nobody:
+    # its correlation counts as 0, flagged, instead of being dropped from the medians
+    constant <- !anyNA(pred) && stats::sd(pred) == 0
+    data.frame(rep = task$rep, p = task$p, method = m,
+               cor = if (constant) 0 else study_cor(pred, yte),
+               mse = mean((pred - yte)^2), seconds = secs, constant = constant,
+               failure = NA_character_, stringsAsFactors = FALSE)
   })
   out <- do.call(rbind, rows)
   fail <- out$failure[!is.na(out$failure)]
@@ -456,7 +460,8 @@ study_check_args <- function(args, arg, fun, reserved) {
 #'
 #' `summary()` gives, per number of SNPs and method, the number of replicates with a
 #' test correlation (`reps`; a constant prediction, e.g. from a genetic variance
-#' component estimated at zero, has none and is left out),
+#' component estimated at zero, counts with correlation 0 and is counted in
+#' `constant`; a failed fit is left out),
 #' the median, lower and upper quartiles and interquartile range of the test correlation,
 #' the median test mean squared error and the median seconds per replicate (quantiles of
 #' [stats::quantile()], type 7, ignoring `NA`). `print()` shows the medians of the
@@ -474,7 +479,7 @@ study_check_args <- function(args, arg, fun, reserved) {
 #' @param ... further graphical parameters for [graphics::boxplot()] (plot), unused
 #'   otherwise.
 #' @return `summary()`: a data frame of class `summary.ntk_study` with columns `p`,
-#'   `method`, `reps` (replicates with a correlation), `cor_median`, `cor_q25`,
+#'   `method`, `reps` (replicates with a correlation), `constant`, `cor_median`, `cor_q25`,
 #'   `cor_q75`, `cor_iqr`, `mse_median`, `seconds_median`; `print()` and `plot()`
 #'   return `x` invisibly.
 #' @examples
@@ -489,7 +494,9 @@ NULL
 #' @rdname ntk_study-methods
 #' @export
 summary.ntk_study <- function(object, ...) {
-  df <- as.data.frame(unclass(object))[, c("rep", "p", "method", "cor", "mse", "seconds")]
+  df <- as.data.frame(unclass(object))
+  if (is.null(df$constant)) df$constant <- FALSE
+  df <- df[, c("rep", "p", "method", "cor", "mse", "seconds", "constant")]
   df$method <- factor(df$method, levels = levels(object$method))
   keys <- unique(df[order(df$p, df$method), c("p", "method")])
   q <- function(x, pr) if (all(is.na(x))) NA_real_ else
@@ -497,6 +504,7 @@ summary.ntk_study <- function(object, ...) {
   rows <- lapply(seq_len(nrow(keys)), function(i) {
     d <- df[df$p == keys$p[i] & df$method == keys$method[i], ]
     data.frame(p = keys$p[i], method = keys$method[i], reps = sum(!is.na(d$cor)),
+               constant = sum(d$constant %in% TRUE),
                cor_median = q(d$cor, 0.5), cor_q25 = q(d$cor, 0.25),
                cor_q75 = q(d$cor, 0.75), cor_iqr = q(d$cor, 0.75) - q(d$cor, 0.25),
                mse_median = q(d$mse, 0.5), seconds_median = q(d$seconds, 0.5))
@@ -513,7 +521,7 @@ summary.ntk_study <- function(object, ...) {
 print.summary.ntk_study <- function(x, digits = 3L, ...) {
   study_header(attr(x, "settings"))
   df <- as.data.frame(unclass(x))
-  num <- setdiff(names(df)[vapply(df, is.double, logical(1))], c("p", "reps"))
+  num <- setdiff(names(df)[vapply(df, is.double, logical(1))], c("p", "reps", "constant"))
   df[num] <- lapply(df[num], function(v) round(v, digits))
   print.data.frame(df, row.names = FALSE)
   invisible(x)
@@ -576,6 +584,10 @@ plot.ntk_study <- function(x, type = c("both", "cor", "time"), col = NULL, ...) 
                       xlab = "Number of SNPs", ylab = "Test correlation",
                       main = "Prediction accuracy", ...)
     graphics::axis(1L, at = (seq_along(ps) - 1) * (nm + 1) + (nm + 1) / 2, labels = ps)
+    # replicates per box (constant predictions, counted as 0, included)
+    nb <- tapply(!is.na(df$cor), f, sum)
+    graphics::mtext(paste0("n=", nb), side = 1L, line = -1.1, at = at, cex = 0.55,
+                    col = "grey30")
     graphics::legend("topright", legend = labs, fill = col, bty = "n", cex = 0.8)
   }
   if (type %in% c("both", "time")) {

@@ -29,7 +29,7 @@ test_that("ntk_study returns the documented tidy table", {
   set.seed(11)
   st <- tiny_study()
   expect_s3_class(st, c("ntk_study", "data.frame"), exact = TRUE)
-  expect_named(st, c("rep", "p", "method", "cor", "mse", "seconds"))
+  expect_named(st, c("rep", "p", "method", "cor", "mse", "seconds", "constant"))
   expect_equal(nrow(st), 2 * 2 * 4)
   expect_equal(levels(st$method), c("ntk_lmm", "ntk_krr", "gblup", "mlp"))
   expect_equal(as.vector(table(st$p, st$method)), rep(2L, 8))
@@ -217,4 +217,17 @@ test_that("bad input gives errors naming the argument", {
   expect_error(ntk_study(genotypes = matrix("a", 20, 20)), "`genotypes`")
   expect_error(ntk_study(model = "cosh", a = 2), "`\\.\\.\\.`")
   expect_error(ntk_study(2), "`model`")
+})
+
+test_that("constant predictions count as correlation 0 in the summary, and are counted", {
+  st <- structure(data.frame(rep = 1:4, p = 10, method = factor(rep("gblup", 4)),
+                             cor = c(0.5, 0, 0.3, NA), mse = 1, seconds = 1,
+                             constant = c(FALSE, TRUE, FALSE, NA)),
+                  class = c("ntk_study", "data.frame"))
+  s <- summary(st)
+  expect_equal(s$reps, 3L)
+  expect_equal(s$constant, 1L)
+  expect_equal(s$cor_median, 0.3)
+  pdf(NULL); on.exit(dev.off())
+  expect_invisible(plot(st, type = "cor"))
 })
