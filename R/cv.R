@@ -88,7 +88,7 @@ ntk_cv <- function(genotypes, y, X = NULL,
   threads <- check_threads(threads)
   progress <- check_flag(progress, "progress")
   lmm_args <- study_check_args(lmm_args, "lmm_args", ntk_lmm.default, c("y", "K", "X"))
-  krr_args <- study_check_args(krr_args, "krr_args", ntk_krr, c("y", "K", "X"))
+  krr_args <- study_check_args(krr_args, "krr_args", ntk_krr.default, c("y", "K", "X"))
   mlp_args <- study_check_args(mlp_args, "mlp_args", mlp_fit, c("X", "y"))
   obs <- which(!is.na(y))
   if (length(obs) < 6L) stop_arg("y", "has fewer than 6 observed values.")

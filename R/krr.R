@@ -169,11 +169,44 @@
 #' fit_gls <- ntk_krr(y, K, X = X, criterion = "loo", offset = "gls")
 #' fit_gls$beta
 #' @export
-ntk_krr <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
+ntk_krr <- function(y, ...) UseMethod("ntk_krr")
+
+#' @rdname ntk_krr
+#' @param data data frame for the formula method (default: the formula's environment):
+#'   `ntk_krr(yield ~ trial + age, data = d, K = K)` takes the response and the
+#'   covariates (factors through `model.matrix()`, always with an intercept, which the
+#'   offset carries) from it.
+#' @export
+ntk_krr.formula <- function(y, data = NULL, K, ...) {
+  cl <- match.call()
+  cl[[1L]] <- as.name("ntk_krr")
+  formula <- y
+  if (length(formula) != 3L) stop_arg("y", "must be a two-sided formula (response ~ covariates).")
+  if (is.null(data)) data <- environment(formula)
+  mf <- stats::model.frame(formula, data = data, na.action = stats::na.pass,
+                           drop.unused.levels = TRUE)
+  tt <- attr(mf, "terms")
+  yv <- stats::model.response(mf)
+  if (!is.numeric(yv) && !is.logical(yv))
+    stop_arg("y", "must have a numeric response (", class(yv)[1L], " given).")
+  covars <- attr(tt, "term.labels")
+  X <- if (length(covars)) mf[, covars, drop = FALSE] else NULL
+  if (!is.null(X) && anyNA(X))
+    stop_arg("data", "has missing values in the covariates (only the response may be NA).")
+  yv <- formula_response(yv, data)
+  fit <- ntk_krr.default(yv, K = K, X = X, ...)
+  if (inherits(fit, "ntk_krr")) fit$call <- cl
+  fit
+}
+
+#' @rdname ntk_krr
+#' @export
+ntk_krr.default <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
                     criterion = c("cv", "kare", "gcv", "loo"), X = NULL, ...,
                     offset = c("ols", "gls"), nlambda = 41, lambda_range = c(1e-4, 1e4),
                     spectral = NULL) {
   cl <- match.call()
+  cl[[1L]] <- as.name("ntk_krr")
   if (...length() > 0L) {
     nms <- names(list(...))
     stop("unused argument(s) in `...`",

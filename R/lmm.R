@@ -155,12 +155,7 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
   yv <- stats::model.response(mf)
   if (!is.numeric(yv) && !is.logical(yv))
     stop_arg("y", "must have a numeric response (", class(yv)[1L], " given).")
-  if (!is.matrix(yv)) {
-    nm <- names(yv)
-    yv <- as.vector(yv)
-    names(yv) <- nm
-  }
-  Y <- lmm_check_y(yv)
+  Y <- lmm_check_y(formula_response(yv, data))
   X <- stats::model.matrix(tt, mf)
   if (anyNA(X)) {
     vars <- attr(tt, "term.labels")[unique(attr(X, "assign")[colSums(is.na(X)) > 0])]
@@ -172,6 +167,20 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
                        terms = stats::delete.response(tt),
                        xlevels = stats::.getXlevels(tt, mf),
                        contrasts = attr(X, "contrasts")))
+}
+
+# The response of a model frame, named by the data's row names only when they were set
+# (automatic row names 1..n are no IDs to match to a kernel's row names).
+formula_response <- function(yv, data) {
+  ids <- if (is.data.frame(data) && .row_names_info(data) > 0L &&
+             nrow(data) == NROW(yv)) rownames(data) else NULL
+  if (is.matrix(yv)) {
+    rownames(yv) <- ids
+    return(yv)
+  }
+  yv <- as.vector(yv)
+  names(yv) <- ids
+  yv
 }
 
 lmm_methods <- c("minque1", "minque0", "iminque", "reml")

@@ -156,7 +156,7 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
   kernel_args <- study_check_args(kernel_args, "kernel_args", ntk_kernel,
                                   c("X", "Z", "depth", "width", "threads", "device"))
   lmm_args <- study_check_args(lmm_args, "lmm_args", ntk_lmm.default, c("y", "K", "spectral"))
-  krr_args <- study_check_args(krr_args, "krr_args", ntk_krr, c("y", "K", "spectral"))
+  krr_args <- study_check_args(krr_args, "krr_args", ntk_krr.default, c("y", "K", "spectral"))
   # KRR's offset by GLS (the LMM's fixed part), so that NTK-LMM and NTK-KRR share one
   # decomposition of the training kernel; krr_args = list(offset = "ols") restores OLS
   if (is.null(krr_args$offset)) krr_args$offset <- "gls"

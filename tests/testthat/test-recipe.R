@@ -284,3 +284,24 @@ test_that("predict(se.fit = TRUE): the prediction error variance equals the dens
   f3 <- ntk_lmm(y[tr], Kp)
   expect_error(predict(f3, K_new = unclass(Ks)[, ], se.fit = TRUE), "`K_new_diag`")
 })
+
+test_that("formula interfaces: ntk_krr(y ~ covariates, data, K) and named kernels", {
+  G <- geno(70, 30, 24)
+  K <- grm(G, threads = 1)
+  set.seed(25)
+  d <- data.frame(yield = rnorm(70), trial = factor(sample(c("a", "b"), 70, TRUE)),
+                  age = rnorm(70))
+  f1 <- ntk_krr(yield ~ trial + age, data = d, K = K, criterion = "gcv")
+  f2 <- ntk_krr(d$yield, K, X = d[, c("trial", "age")], criterion = "gcv")
+  expect_equal(f1$fitted.values, f2$fitted.values, tolerance = 1e-12)
+  expect_identical(deparse(f1$call[[1]]), "ntk_krr")
+  # automatic row names are no IDs: the kernel's row names do not clash with them
+  l1 <- ntk_lmm(yield ~ trial, data = d, K = K, method = "reml")
+  l2 <- ntk_lmm(d$yield, K, X = d$trial, method = "reml")
+  expect_equal(unname(l1$b), unname(l2$b), tolerance = 1e-10)
+  # row names that are IDs are matched
+  d2 <- d[70:1, ]
+  rownames(d2) <- rownames(G)[70:1]
+  l3 <- ntk_lmm(yield ~ trial, data = d2, K = K, method = "reml")
+  expect_equal(l3$theta, l1$theta, tolerance = 1e-10)
+})
