@@ -280,6 +280,7 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
       for (j in seq_along(cols)) rs[[j]]$ck <- c(S$trace / S$m, 1)
     } else {
       Ko <- if (length(obs) < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
+      lmm_check_identifiable(Ko, Xo, kl$args)
       rs <- lapply(seq_along(cols), function(j)
         .Call(C_lmm_fit, Ys[, j], Xo, unname(Ko), ntk_code("lmm_method", method),
               as.integer(constrain), tol, maxit))
@@ -307,6 +308,41 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
   if (ncol(Y) == 1L) return(fits[[1L]])
   names(fits) <- colnames(Y)
   structure(fits, class = "ntk_lmm_list", call = cl)
+}
+
+# Several kernels: the variance components are identifiable only if the projected
+# kernels P0 K_i P0 and P0 (the residual) are linearly independent.  One check for every
+# method: the correlation matrix of their Frobenius inner products must be well
+# conditioned (its smallest eigenvalue above 1e-8), else an error naming the kernels.
+# Cost O(q n^2 p + q^2 n^2).
+lmm_check_identifiable <- function(Ko, Xo, args) {
+  m <- nrow(Xo) - ncol(Xo)
+  Q1 <- if (ncol(Xo)) qr.Q(qr(Xo)) else NULL
+  proj <- function(K) {
+    if (is.null(Q1)) return(K)
+    KQ <- K %*% Q1
+    K - Q1 %*% t(KQ) - KQ %*% t(Q1) + Q1 %*% (crossprod(Q1, KQ) %*% t(Q1))
+  }
+  PK <- lapply(Ko, proj)
+  q <- length(PK)
+  Gm <- matrix(0, q + 1L, q + 1L)
+  for (i in seq_len(q)) {
+    for (j in seq_len(i)) Gm[i, j] <- Gm[j, i] <- sum(PK[[i]] * PK[[j]])
+    Gm[i, q + 1L] <- Gm[q + 1L, i] <- sum(diag(PK[[i]]))   # <P0 K P0, P0>
+  }
+  Gm[q + 1L, q + 1L] <- m
+  d <- sqrt(diag(Gm))
+  if (any(!(d > 0))) return(invisible())   # a vanishing kernel: named by the core
+  Cm <- Gm / outer(d, d)
+  ev <- eigen(Cm, symmetric = TRUE)
+  if (min(ev$values) < 1e-8) {
+    v <- ev$vectors[, length(ev$values)]
+    who <- c(args, "the residual (identity)")[abs(v) > 0.1]
+    stop_arg(args[1L], "and the other kernels are not identifiable: once `X` is projected ",
+             "out, ", paste(who, collapse = ", "), " are (nearly) linearly dependent, so ",
+             "their variance components cannot be told apart; drop one of them.")
+  }
+  invisible()
 }
 
 # X restricted to the observed individuals, checked for full column rank.

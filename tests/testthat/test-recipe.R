@@ -305,3 +305,15 @@ test_that("formula interfaces: ntk_krr(y ~ covariates, data, K) and named kernel
   l3 <- ntk_lmm(yield ~ trial, data = d2, K = K, method = "reml")
   expect_equal(l3$theta, l1$theta, tolerance = 1e-10)
 })
+
+test_that("kernels that cannot be told apart are refused by every method", {
+  G <- geno(60, 30, 26)
+  K <- grm(G, threads = 1)
+  y <- rnorm(60)
+  for (m in c("minque1", "minque0", "iminque", "reml"))
+    expect_error(ntk_lmm(y, list(a = K, b = K), method = m), "not identifiable.*K\\$a, K\\$b")
+  expect_error(ntk_lmm(y, list(a = K, b = 2 * K + 0)), "not identifiable")
+  expect_error(ntk_lmm(y, list(a = K, e = diag(60))), "not identifiable.*residual")
+  # distinct kernels pass
+  expect_s3_class(ntk_lmm(y, list(a = K, b = ntk_kernel(G, depth = 2, threads = 1))), "ntk_lmm")
+})
