@@ -169,7 +169,10 @@
 #' fit_gls <- ntk_krr(y, K, X = X, criterion = "loo", offset = "gls")
 #' fit_gls$beta
 #' @export
-ntk_krr <- function(y, ...) UseMethod("ntk_krr")
+ntk_krr <- function(y, ...) {
+  if (missing(y)) return(formula_dispatch("ntk_krr", list(...)))
+  UseMethod("ntk_krr")
+}
 
 #' @rdname ntk_krr
 #' @param data data frame for the formula method (default: the formula's environment):

@@ -120,7 +120,19 @@
 #' fit2 <- ntk_lmm(y2, list(a = K, b = K2), X = cbind(age = age))
 #' fitted(fit2)[1:10]
 #' @export
-ntk_lmm <- function(y, ...) UseMethod("ntk_lmm")
+ntk_lmm <- function(y, ...) {
+  if (missing(y)) return(formula_dispatch("ntk_lmm", list(...)))
+  UseMethod("ntk_lmm")
+}
+
+# ntk_lmm(formula = y ~ x, K = K): the formula given by name goes to the formula method.
+formula_dispatch <- function(fun, dots) {
+  if (!inherits(dots$formula, "formula"))
+    stop_arg("y", "is missing: give the phenotypes, or a formula as `y` or `formula`.")
+  f <- dots$formula
+  dots$formula <- NULL
+  do.call(match.fun(paste0(fun, ".formula")), c(list(f), dots))
+}
 
 #' @rdname ntk_lmm
 #' @export

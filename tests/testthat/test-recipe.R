@@ -297,6 +297,11 @@ test_that("formula interfaces: ntk_krr(y ~ covariates, data, K) and named kernel
   expect_identical(deparse(f1$call[[1]]), "ntk_krr")
   # automatic row names are no IDs: the kernel's row names do not clash with them
   l1 <- ntk_lmm(yield ~ trial, data = d, K = K, method = "reml")
+  l0 <- ntk_lmm(formula = yield ~ trial, data = d, K = K, method = "reml")
+  expect_equal(l0$theta, l1$theta)
+  expect_equal(ntk_krr(formula = yield ~ trial + age, data = d, K = K,
+                       criterion = "gcv")$fitted.values, f1$fitted.values)
+  expect_error(ntk_lmm(K = K), "`y` is missing")
   l2 <- ntk_lmm(d$yield, K, X = d$trial, method = "reml")
   expect_equal(unname(l1$b), unname(l2$b), tolerance = 1e-10)
   # row names that are IDs are matched
