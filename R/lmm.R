@@ -289,7 +289,6 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
       S <- lmm_spectral(spectral, K[[1L]], obs, Xo, kl$args[1L])
       rs <- .Call(C_lmm_fit_spectral, S, Ys, ntk_code("lmm_method", method),
                   as.integer(constrain), tol, maxit)
-      for (j in seq_along(cols)) rs[[j]]$ck <- c(S$trace / S$m, 1)
     } else {
       Ko <- if (length(obs) < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
       lmm_check_identifiable(Ko, Xo, kl$args)
@@ -389,12 +388,17 @@ lmm_spectral <- function(spectral, K, obs, Xo, arg) {
   scale0 <- abs(S$trace0)
   if (!(S$trace > 1e-10 * scale0) || !(scale0 > 0))
     stop_arg(arg, "has no variance left once the fixed effects are projected out ",
-             "(tr(P0 K P0) = ", signif(S$trace, 3), ", ", signif(S$trace / max(scale0, 1e-300), 3),
-             " of tr(K)).")
+             "(tr(P0 K P0) = ", signif(S$trace * S$scale, 3), ", ",
+             signif(S$trace / max(scale0, 1e-300), 3), " of tr(K)).")
+  ev <- S$values
+  if (S$r == S$m && ev[1L] - ev[length(ev)] <= 1e-10 * abs(ev[1L]))
+    stop("ntk_lmm: singular MINQUE system: the variance components are not identifiable: ",
+         "`", arg, "` is proportional to the identity once `X` is projected out, i.e. to ",
+         "the residual.", call. = FALSE)
   if (S$values[length(S$values)] < -1e-6 * S$trace)
     stop_arg(arg, "is not positive semi-definite (over the observed individuals, with the ",
              "fixed effects projected out, an eigenvalue is below -1e-6 times the trace: ",
-             signif(S$values[length(S$values)], 3), ").")
+             signif(S$values[length(S$values)] * S$scale, 3), ").")
   S
 }
 

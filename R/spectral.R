@@ -30,8 +30,10 @@
 #'   the kernel's best rank-`rank` approximation on the projected space.  Serves
 #'   [ntk_lmm()] and cross-validated [ntk_krr()]; the closed-form criteria need all
 #'   eigenvectors.
-#' @return An object of class `ntk_spectral`: a list with the decomposition (`values`, the
-#'   eigenvalues of the projected kernel in decreasing order, and the basis), `obs`,
+#' @return An object of class `ntk_spectral`: a list with the decomposition of the kernel
+#'   on its scaled form `K / scale` (`scale`, the mean of the diagonal: so that kernels of
+#'   any magnitude neither over- nor underflow; `values * scale` are the eigenvalues of the
+#'   projected kernel in decreasing order; the basis), `obs`,
 #'   the design `X`, `n` (individuals decomposed), `p` (columns projected out), `m = n - p`,
 #'   `method`, the kernel's dimension and row names.  It holds no copy of `K`.
 #' @examples
@@ -42,7 +44,7 @@
 #' S
 #' # the eigenvalues of the centred kernel, as eigen() gives them
 #' P0 <- diag(100) - 1 / 100
-#' all.equal(S$values[1:5], eigen(P0 %*% K %*% P0)$values[1:5])
+#' all.equal(S$values[1:5] * S$scale, eigen(P0 %*% K %*% P0)$values[1:5])
 #' # many traits against one decomposition
 #' Y <- matrix(rnorm(100 * 3), 100, 3)
 #' fits <- ntk_lmm(Y, K, spectral = S)
@@ -127,9 +129,10 @@ print.ntk_spectral <- function(x, ...) {
       " fixed-effect column(s) projected out; dimension ", x$m, "\n", sep = "")
   if (x$r < x$m) cat("  thin basis: the ", x$r, " leading eigenvectors (the other ",
                      x$m - x$r, " eigenvalues taken as 0)\n", sep = "")
-  cat("  eigenvalues: ", format(x$values[1L], digits = 4), " .. ",
-      format(x$values[length(x$values)], digits = 4), " (trace ", format(x$trace, digits = 4),
-      ")\n", sep = "")
+  cat("  eigenvalues: ", format(x$values[1L] * x$scale, digits = 4), " .. ",
+      format(x$values[length(x$values)] * x$scale, digits = 4), " (trace ",
+      format(x$trace * x$scale, digits = 4), "; stored for K / ", format(x$scale, digits = 4),
+      ", the mean diagonal)\n", sep = "")
   cat("  basis: ", length(x$basis), " doubles (", signif(8 * length(x$basis) / 2^20, 3),
       " MB)\n", sep = "")
   invisible(x)

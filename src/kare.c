@@ -243,6 +243,7 @@ int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const doubl
   double *ty = malloc((size_t) n * sizeof(double));
   double *Fr = malloc((size_t) n * q * sizeof(double));
   int *ix = malloc((size_t) n * sizeof(int));
+  double *lam = NULL;
   int st = NTK_OK;
   if (!resp || !beta || !ty || !Fr || !ix) { st = NTK_ERR_ALLOC; goto done; }
   if (gls) {
@@ -254,9 +255,13 @@ int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const doubl
   }
   if ((st = ntk_spectral_rotate(s, 1, resp, NULL, ty))) goto done;
   if ((st = ntk_spectral_rotate(s, q, F, NULL, Fr))) goto done;
-  if (which == NTK_CRIT_LOO) st = ntk_loo_eigen(n, s->values, s->basis, ty, q, Fr, gls, nlam, lambda, value);
-  else st = ntk_kare_gcv_eigen(n, s->values, ty, q, Fr, gls, nlam, lambda, which, value);
+  /* the criteria depend on (K, lambda) only through the smoother, the same for the
+   * engine's scaled form (K / scale, lambda / scale) */
+  if (!(lam = malloc((size_t) nlam * sizeof(double)))) { st = NTK_ERR_ALLOC; goto done; }
+  for (int l = 0; l < nlam; l++) lam[l] = lambda[l] / s->scale;
+  if (which == NTK_CRIT_LOO) st = ntk_loo_eigen(n, s->values, s->basis, ty, q, Fr, gls, nlam, lam, value);
+  else st = ntk_kare_gcv_eigen(n, s->values, ty, q, Fr, gls, nlam, lam, which, value);
 done:
-  free(resp); free(beta); free(ty); free(Fr); free(ix);
+  free(resp); free(beta); free(ty); free(Fr); free(ix); free(lam);
   return st;
 }

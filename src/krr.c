@@ -144,7 +144,8 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
   (void) all;
   for (int l = 0; l < nlam; l++) {
     double *u = U + (size_t) l * m, *bl = beta + (size_t) l * q;
-    st = ntk_spectral_factor(s, 1.0, lambda[l], piv, lw, NULL);
+    /* K + lambda I = scale (K' + (lambda / scale) I), K' the engine's scaled kernel */
+    st = ntk_spectral_factor(s, 1.0, lambda[l] / s->scale, piv, lw, NULL);
     if (st) goto done;
     memcpy(u, ty, (size_t) m * sizeof(double));
     ntk_spectral_solve(m, piv, lw, 1, u);
@@ -191,6 +192,9 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
     for (int l = 0; l < nlam && st == NTK_OK; l++)
       st = ntk_spectral_unrotate(s, 1, U + (size_t) l * m, p > 0 ? y : r,
                                  alpha + (size_t) l * n);
+  /* alpha = (K + lambda I)^-1 (...) = (K' + lambda' I)^-1 (...) / scale; beta is the same
+   * in both forms */
+  for (size_t t = 0; st == NTK_OK && t < (size_t) n * nlam; t++) alpha[t] /= s->scale;
 done:
   free(r); free(b0); free(ty); free(head); free(U); free(piv); free(lw); free(Fr); free(Fs);
   free(A);

@@ -667,6 +667,18 @@ int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
     }
     if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
   }
+  /* back from the engine's scaled kernel K / c to K (c = sp->scale): the genetic
+   * component, its (co)variances, S and the weights carry the kernel's scale; V, alpha,
+   * b and the likelihood do not */
+  for (int t = 0; t < nt; t++) {
+    ntk_lmm_result *r = res + t;
+    double c = sp->scale;
+    r->theta[0] /= c;
+    r->weights[0] /= c;
+    r->vcov[0] /= c * c; r->vcov[1] /= c; r->vcov[2] /= c;
+    r->S[0] *= c * c; r->S[1] *= c; r->S[2] *= c;
+    r->ck[0] *= c;
+  }
   /* alpha = B u for every trait at once (NaN columns stay NaN) */
   if ((st = ntk_spectral_unrotate(sp, nt, U, Y, A))) goto done;
   for (int t = 0; t < nt; t++) {

@@ -63,11 +63,15 @@ typedef struct {
   double *values;    /* eigenvalues of T, decreasing */
   double *k11, *kt;  /* Q1' K Q1 (p x p), B' K Q1 (m x p): fixed effects by GLS */
   double trace;      /* tr(K_P) */
-  double trace0;     /* tr(K[idx, idx]) before the projection */
+  double trace0;     /* tr(K[idx, idx]) / scale, before the projection */
+  double scale;      /* the decomposition is of K / scale, scale = mean of the diagonal of
+                        K[idx, idx]: every consumer works on that scaled form (so kernels
+                        of any magnitude neither over- nor underflow) and maps back */
 } ntk_spectral;
 size_t ntk_spectral_basis_length(int n, int p, int mode);
 /* Builds s from K (N x N) restricted to idx (n 0-based indices; NULL: all, n = N) with the
- * columns of X (n x p, full rank, else NTK_ERR_SINGULAR) projected out.  *info: LAPACK's.
+ * columns of X (n x p, full rank, else NTK_ERR_SINGULAR) projected out, on the scaled
+ * form K / scale (NTK_ERR_SINGULAR when the mean diagonal is not positive and finite).  *info: LAPACK's.
  * Cost: eigen O(m^3) (dsyevd), tridiag 4/3 m^3 (dsytrd) + O(m^2); O(n^2 p) rotation. */
 int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
                        const double *X, int mode, ntk_spectral *s, int *info);

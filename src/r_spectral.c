@@ -5,8 +5,9 @@
 #include "r_util.h"
 
 static const char *spec_names[] = { "mode", "n", "p", "m", "qr", "qtau", "basis", "tau",
-                                    "d", "e", "values", "k11", "kt", "trace", "trace0", "r" };
-#define NSPEC 16
+                                    "d", "e", "values", "k11", "kt", "trace", "trace0", "r",
+                                    "scale" };
+#define NSPEC 17
 
 static SEXP list_elt(SEXP x, const char *name)
 {
@@ -54,6 +55,8 @@ void ntk_arg_spectral(SEXP x, ntk_spectral *s)
   s->kt = real_field(x, "kt", (R_xlen_t) ms * p);
   s->trace = ntk_arg_double(list_elt(x, "trace"), "spectral$trace");
   s->trace0 = ntk_arg_double(list_elt(x, "trace0"), "spectral$trace0");
+  s->scale = ntk_arg_double(list_elt(x, "scale"), "spectral$scale");
+  if (!(s->scale > 0) || !R_FINITE(s->scale)) error("`spectral` is damaged: bad scale");
 }
 
 /* spectral_build(K, idx, X, mode, rank): the decomposition of K[idx, idx] (idx 1-based,
@@ -104,7 +107,8 @@ SEXP C_spectral_build(SEXP K, SEXP idx, SEXP X, SEXP mode_, SEXP rank_)
   memset(s.e, 0, (size_t) m * sizeof(double));
   int st = ntk_spectral_build(N, REAL(K), n, ix, p, isNull(X) ? NULL : REAL(X), mode, &s,
                               &info);
-  if (st == NTK_ERR_SINGULAR) error("ntk_spectral_build: `X` is rank deficient");
+  if (st == NTK_ERR_SINGULAR)
+    error("ntk_spectral_build: `K` has no positive diagonal or `X` is rank deficient");
   ntk_stop_on_status(st, mode == NTK_SPEC_EIGEN ? "ntk_spectral_build (dsyevd)"
                                                 : "ntk_spectral_build (dsytrd)", info);
   int rank = ntk_arg_int(rank_, "rank");
@@ -122,6 +126,7 @@ SEXP C_spectral_build(SEXP K, SEXP idx, SEXP X, SEXP mode_, SEXP rank_)
   v[13] = PROTECT(ScalarReal(s.trace)); nprot++;
   v[14] = PROTECT(ScalarReal(s.trace0)); nprot++;
   v[15] = PROTECT(ScalarInteger(s.r)); nprot++;
+  v[16] = PROTECT(ScalarReal(s.scale)); nprot++;
   SEXP out = ntk_named_list(NSPEC, spec_names, v);
   UNPROTECT(nprot);
   return out;
@@ -161,7 +166,9 @@ SEXP C_spectral_quad(SEXP S, SEXP V, SEXP a_, SEXP b_)
   double *piv = (double *) R_alloc((size_t) ms, sizeof(double));
   double *l = (double *) R_alloc((size_t) ms, sizeof(double));
   ntk_stop_on_status(ntk_spectral_rotate(&s, nc, REAL(V), NULL, C), "ntk_spectral_rotate", 0);
-  ntk_stop_on_status(ntk_spectral_factor(&s, a, b, piv, l, NULL), "ntk_spectral_factor", 0);
+  /* a K + b I = (a scale) K' + b I on the engine's scaled kernel */
+  ntk_stop_on_status(ntk_spectral_factor(&s, a * s.scale, b, piv, l, NULL),
+                     "ntk_spectral_factor", 0);
   memcpy(W, C, (size_t) ms * nc * sizeof(double));
   ntk_spectral_solve(ms, piv, l, nc, W);
   SEXP out = PROTECT(allocVector(REALSXP, nc));

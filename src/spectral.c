@@ -179,6 +179,22 @@ int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
   if (!A) return NTK_ERR_ALLOC;
   if (idx) ntk_gather(N, K, n, idx, n, idx, A);
   else memcpy(A, K, nn * sizeof(double));
+  /* the scaled form K / mean(diag K): the mean of the diagonal is computed as a scaled
+   * sum so that it neither overflows nor underflows */
+  double dmax = 0;
+  for (int j = 0; j < n; j++) dmax = fmax(dmax, fabs(A[j + (size_t) j * n]));
+  double dsum = 0;
+  if (dmax > 0 && isfinite(dmax))
+    for (int j = 0; j < n; j++) dsum += A[j + (size_t) j * n] / dmax;
+  if (!(dsum > 0) || !isfinite(dmax)) { st = NTK_ERR_SINGULAR; goto done; }
+  s->scale = dmax * (dsum / n);
+  {
+    const double inv = 1.0 / s->scale;
+    if (isfinite(inv) && inv > 0)
+      for (size_t t = 0; t < nn; t++) A[t] *= inv;
+    else   /* scale beyond 1 / DBL_MAX or below DBL_MIN: divide */
+      for (size_t t = 0; t < nn; t++) A[t] /= s->scale;
+  }
 
   s->trace0 = 0;
   for (int j = 0; j < n; j++) s->trace0 += A[j + (size_t) j * n];

@@ -18,8 +18,9 @@ test_that("both forms give the eigenvalues of the projected kernel and an orthog
   ref <- eigen(crossprod(Q2, K %*% Q2), symmetric = TRUE)$values
   for (method in c("eigen", "tridiag")) {
     S <- ntk_spectral(K, X = X, method = method)
-    expect_equal(S$values, ref, tolerance = 1e-10)
-    expect_equal(S$trace, sum(ref), tolerance = 1e-10)
+    expect_equal(S$scale, mean(diag(K)), tolerance = 1e-14)
+    expect_equal(S$values * S$scale, ref, tolerance = 1e-10)
+    expect_equal(S$trace * S$scale, sum(ref), tolerance = 1e-10)
     # B'B = I, B'X = 0, B T B' = P0 K P0
     B <- ntkgen:::spectral_basis(S)
     expect_equal(crossprod(B), diag(58), tolerance = 1e-10)
@@ -27,7 +28,7 @@ test_that("both forms give the eigenvalues of the projected kernel and an orthog
     P0 <- diag(60) - X %*% solve(crossprod(X), t(X))
     T <- diag(S$d)
     T[cbind(2:58, 1:57)] <- T[cbind(1:57, 2:58)] <- S$e[1:57]
-    expect_equal(B %*% T %*% t(B), P0 %*% K %*% P0, tolerance = 1e-10)
+    expect_equal(S$scale * B %*% T %*% t(B), P0 %*% K %*% P0, tolerance = 1e-10)
   }
   expect_error(ntk_spectral(K, X = matrix(1, 59, 1)), "`X`")
   expect_error(ntk_spectral(K, method = "qr"), "`method`")
@@ -136,4 +137,21 @@ test_that("a thin basis of a low-rank kernel gives the fits of the full decompos
   expect_equal(unname(as.vector(a)), drop(solve(K + 2 * diag(90), yc)), tolerance = 1e-8)
   expect_error(ntk_krr(y, K, criterion = "gcv", spectral = S0), "`spectral`.*all eigenvectors")
   expect_error(ntk_spectral(K, rank = 5), "`rank`.*eigen")
+})
+
+test_that("fits do not depend on the kernel's magnitude (the engine's scaled form)", {
+  K <- spec_kernel(80, 30, 9)
+  set.seed(10)
+  y <- drop(MASS_free_mvn(K)) + rnorm(80)
+  a <- ntk_lmm(y, K, method = "reml")
+  for (s in c(1e-300, 1e-150, 1e150, 1e300)) {
+    b <- ntk_lmm(y, K * s, method = "reml")
+    expect_equal(b$h2, a$h2, tolerance = 1e-8, info = format(s))
+    expect_equal(b$theta[1] * s, a$theta[1], tolerance = 1e-8, info = format(s))
+    expect_equal(b$fitted.values, a$fitted.values, tolerance = 1e-8)
+    k1 <- ntk_krr(y, K, criterion = "gcv")
+    k2 <- ntk_krr(y, K * s, criterion = "gcv")
+    expect_equal(k2$index, k1$index)
+    expect_equal(k2$fitted.values, k1$fitted.values, tolerance = 1e-8)
+  }
 })
