@@ -239,10 +239,12 @@ ntk_krr.default <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
       D <- krr_design(X, n, obs)
       lam <- krr_grid(lambda, K, obs, nlambda, lambda_range)
       fo <- krr_folds(foldid, nfolds, n, obs, D)
-      cv <- .Call(C_krr_cv, K, Y[, cols, drop = FALSE], fo$fold0, fo$nfolds, D,
-                  as.integer(offset == "gls"), lam)
+      sy <- vapply(cols, function(j) krr_y_scale(Y[obs, j]), 0)
+      cv <- .Call(C_krr_cv, K, sweep(Y[, cols, drop = FALSE], 2L, sy, "/"), fo$fold0,
+                  fo$nfolds, D, as.integer(offset == "gls"), lam)
       for (j in seq_along(cols))
-        pre[[cols[j]]] <- list(fo = fo, cvraw = matrix(cv$cvraw[, , j], fo$nfolds, length(lam)),
+        pre[[cols[j]]] <- list(fo = fo, sy = sy[j],
+                               cvraw = matrix(cv$cvraw[, , j], fo$nfolds, length(lam)),
                                pred = matrix(cv$pred[, , j], n, length(lam)))
     }
   }
@@ -323,34 +325,42 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   if (criterion == "cv") {
     if (is.null(pre)) {
       fo <- krr_folds(foldid, nfolds, n, obs, D)
-      cv <- .Call(C_krr_cv, K, y, fo$fold0, fo$nfolds, D, gls, lambda)
-      cv <- list(cvraw = matrix(cv$cvraw, fo$nfolds, nlam), pred = matrix(cv$pred, n, nlam))
+      # criteria on y / sd(y), mapped back: mean squared errors neither over- nor
+      # underflow for phenotypes of any magnitude
+      sy <- krr_y_scale(yo)
+      cv <- .Call(C_krr_cv, K, y / sy, fo$fold0, fo$nfolds, D, gls, lambda)
+      cv <- list(cvraw = matrix(cv$cvraw, fo$nfolds, nlam), pred = matrix(cv$pred, n, nlam),
+                 sy = sy)
     } else {
       fo <- pre$fo
       cv <- pre
     }
+    # lambda chosen on the scale of y / sd(y), the errors reported on the scale of y
     w <- tabulate(fo$fold0[obs], fo$nfolds)
     cvm <- drop(crossprod(w, cv$cvraw)) / sum(w)
     dev <- sweep(cv$cvraw, 2L, cvm)^2
     cvsd <- sqrt(drop(crossprod(w, dev)) / sum(w) / (fo$nfolds - 1L))
-    out$name <- "Mean-squared error"
-    out$cvm <- cvm
-    out$cvsd <- cvsd
-    out$cvup <- cvm + cvsd
-    out$cvlo <- cvm - cvsd
-    out$cvraw <- cv$cvraw
-    out$fit.preval <- cv$pred
-    out$foldid <- fo$foldid
-    out$nfolds <- fo$nfolds
     idmin <- krr_which_min(cvm, lambda)
     lambda.1se <- max(lambda[cvm <= cvm[idmin] + cvsd[idmin]])
     id1se <- match(lambda.1se, lambda)
+    s2 <- cv$sy^2
+    out$name <- "Mean-squared error"
+    out$cvm <- cvm * s2
+    out$cvsd <- cvsd * s2
+    out$cvup <- (cvm + cvsd) * s2
+    out$cvlo <- (cvm - cvsd) * s2
+    out$cvraw <- cv$cvraw * s2
+    out$fit.preval <- cv$pred * cv$sy
+    out$foldid <- fo$foldid
+    out$nfolds <- fo$nfolds
 
   } else {
-    cvm <- .Call(C_krr_criterion, S, yo, Do, gls, lambda, ntk_code("criterion", criterion))
+    sy <- krr_y_scale(yo)
+    cvm <- .Call(C_krr_criterion, S, yo / sy, Do, gls, lambda,
+                 ntk_code("criterion", criterion))
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
                        loo = "Leave-one-out mean-squared error")
-    out$cvm <- cvm
+    out$cvm <- cvm * sy^2
     out$cvsd <- out$cvup <- out$cvlo <- rep(NA_real_, nlam)
     out$nfolds <- NA_integer_
     idmin <- krr_which_min(cvm, lambda)
@@ -382,6 +392,13 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   out$kernel_ids <- rownames(K)
   class(out) <- "ntk_krr"
   out
+}
+
+# The scale the lambda criteria are computed on: the standard deviation of the observed y
+# (1 for a constant or degenerate y).
+krr_y_scale <- function(yo) {
+  sy <- scaled_sd(yo)
+  if (is.finite(sy) && sy > 0) sy else 1
 }
 
 # Dual coefficients (n x nlam, zero where y is NA) and offsets (q x nlam) at the lambdas

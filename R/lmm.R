@@ -283,7 +283,7 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
     Xo <- lmm_check_design(X, obs, n)
     # fit y / sy (sy: sd of each trait) and scale back: the AI-REML information
     # y'PKPKPy ~ sy^-4 would otherwise under- or overflow for |log10 sy| beyond ~75
-    sy <- apply(Y[obs, cols, drop = FALSE], 2L, stats::sd)
+    sy <- apply(Y[obs, cols, drop = FALSE], 2L, scaled_sd)
     Ys <- sweep(Y[obs, cols, drop = FALSE], 2L, sy, "/")
     if (q == 1L) {
       S <- lmm_spectral(spectral, K[[1L]], obs, Xo, kl$args[1L])
@@ -455,6 +455,10 @@ lmm_rescale <- function(r, sy, method, df) {
   r$vcov_b <- r$vcov_b * sy^2
   r$alpha <- r$alpha / sy
   r$loglik <- r$loglik - df * log(sy)
+  if (r$status == 0L && (any(!is.finite(r$theta)) || (r$v_pd && any(!is.finite(r$alpha)))))
+    stop("ntk_lmm: the variance components of `y` (sd ", format(sy, digits = 3), ") are ",
+         "beyond double precision (", format(sy^2, digits = 3), "); rescale `y`.",
+         call. = FALSE)
   r
 }
 

@@ -215,3 +215,11 @@ progress_ticker <- function(total, label, progress, parallel, envir = parent.fra
   }
   function() NULL
 }
+
+# The standard deviation computed on x / max|x| and scaled back, so that it neither under-
+# nor overflows for data of any magnitude (sd(x * 1e-200) is 0 in double precision).
+scaled_sd <- function(x) {
+  m <- max(abs(x))
+  if (!(m > 0) || !is.finite(m)) return(stats::sd(x))
+  m * stats::sd(x / m)
+}

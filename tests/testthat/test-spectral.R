@@ -155,3 +155,18 @@ test_that("fits do not depend on the kernel's magnitude (the engine's scaled for
     expect_equal(k2$fitted.values, k1$fitted.values, tolerance = 1e-8)
   }
 })
+
+test_that("KRR's lambda choice does not depend on the phenotype's magnitude", {
+  K <- spec_kernel(60, 30, 11)
+  set.seed(12)
+  y <- drop(MASS_free_mvn(K)) + rnorm(60)
+  for (crit in c("gcv", "loo", "cv")) {
+    set.seed(1); a <- ntk_krr(y, K, criterion = crit, nfolds = 3)
+    for (s in c(1e-200, 1e200)) {
+      set.seed(1); b <- ntk_krr(y * s, K, criterion = crit, nfolds = 3)
+      expect_equal(b$index, a$index, info = paste(crit, s))
+      expect_equal(b$fitted.values / s, a$fitted.values, tolerance = 1e-8)
+    }
+  }
+  expect_error(ntk_lmm(y * 1e200, K), "beyond double precision")
+})
