@@ -180,6 +180,7 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
          seed = seeds[[i]])
   })
 
+  study_dry_run(cfg, min(p), depth[1L], width[1L])
   tick <- progress_ticker(ntask, "ntk_study replicates", progress, parallel_run)
   worker <- function(task) {
     out <- study_replicate(task, cfg)
@@ -271,6 +272,41 @@ study_replicate <- function(task, cfg) {
   out$failure <- NULL
   attr(out, "failures") <- fail
   out
+}
+
+# Every method once on data of the study's sizes (a few SNPs, the MLP for one epoch)
+# before the first replicate, so that a bad element of `lmm_args`, `krr_args`,
+# `mlp_args` or `kernel_args` is an error now, naming it, not a study of NA.
+study_dry_run <- function(cfg, p, depth, width) {
+  rng_preserve()
+  set.seed(1L)
+  n <- cfg$n
+  G <- matrix(stats::rbinom(n * max(p, 2L), 2L, 0.3), n, max(p, 2L))
+  y <- stats::rnorm(n)
+  tr <- seq_len(cfg$ntrain)
+  mlp <- cfg$mlp_args
+  ep <- mlp$epochs
+  if (is.null(ep) || (is.numeric(ep) && length(ep) == 1L && !is.na(ep) && ep > 1)) mlp$epochs <- 1L
+  cfg$mlp_args <- mlp
+  task <- list(depth = depth, width = width)
+  kern <- NULL
+  if (any(c("ntk_lmm", "ntk_krr") %in% cfg$methods)) {
+    K <- tryCatch(do.call(ntk_kernel, c(list(X = G[tr, , drop = FALSE], depth = depth,
+                                             width = width, threads = cfg$threads),
+                                        cfg$kernel_args)),
+                  error = function(e) stop_arg("kernel_args", "is not usable: ",
+                                               conditionMessage(e)))
+    kern <- list(K = K, Ks = ntk_kernel_like(K, G[-tr, , drop = FALSE], threads = cfg$threads))
+  }
+  for (m in cfg$methods) {
+    arg <- switch(m, ntk_lmm = "lmm_args", gblup = "lmm_args", ntk_krr = "krr_args",
+                  mlp = "mlp_args")
+    tryCatch(suppressWarnings(study_fit_method(m, kern, G[tr, , drop = FALSE],
+                                               G[-tr, , drop = FALSE], y[tr], cfg)),
+             error = function(e) stop_arg(arg, "is not usable for ", m, ": ",
+                                          conditionMessage(e)))
+  }
+  invisible()
 }
 
 # Genotypes, phenotype and split of one replicate, drawn from `seed`.

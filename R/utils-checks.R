@@ -223,3 +223,10 @@ scaled_sd <- function(x) {
   if (!(m > 0) || !is.finite(m)) return(stats::sd(x))
   m * stats::sd(x / m)
 }
+
+# Raised by the C glue when the user interrupted a long computation: a condition of class
+# "interrupt" (like R's own), which error handlers do not catch.
+ntk_signal_interrupt <- function(msg) {
+  stop(structure(class = c("ntk_interrupt", "interrupt", "condition"),
+                 list(message = msg, call = NULL)))
+}

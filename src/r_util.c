@@ -1,10 +1,22 @@
 /* Glue helpers: status codes -> R errors, argument checks, interrupt polling. */
 #include "r_util.h"
 #include <R_ext/Utils.h>
+#include <stdio.h>
 
 void ntk_stop_on_status(int status, const char *routine, int info)
 {
   if (status == NTK_OK) return;
+  if (status == NTK_ERR_INTERRUPTED) {
+    /* an interrupt is no failure: signal a condition of class "interrupt" (R's own), which
+     * no error handler catches, so a study or a cross-validation stops as a whole */
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", routine, ntk_status_message(status));
+    SEXP ns = PROTECT(R_FindNamespace(mkString("ntkgen")));
+    SEXP call = PROTECT(lang2(install("ntk_signal_interrupt"), mkString(msg)));
+    eval(call, ns);
+    UNPROTECT(2);
+    error("%s", msg);   /* not reached */
+  }
   if (status == NTK_ERR_LAPACK && info != 0)
     error("%s: %s (LAPACK info = %d)", routine, ntk_status_message(status), info);
   error("%s: %s", routine, ntk_status_message(status));

@@ -231,3 +231,21 @@ test_that("constant predictions count as correlation 0 in the summary, and are c
   pdf(NULL); on.exit(dev.off())
   expect_invisible(plot(st, type = "cor"))
 })
+
+test_that("bad method arguments are refused before the first replicate", {
+  expect_error(ntk_study(n = 60, p = 10, reps = 50, methods = "ntk_lmm",
+                         lmm_args = list(method = "ml"), progress = FALSE),
+               "`lmm_args` is not usable for ntk_lmm.*method")
+  expect_error(ntk_study(n = 60, p = 10, reps = 50, methods = "ntk_krr",
+                         krr_args = list(nfolds = 100), progress = FALSE),
+               "`krr_args` is not usable.*nfolds")
+  expect_error(ntk_study(n = 60, p = 10, reps = 50, methods = "mlp",
+                         mlp_args = list(lr = -1), progress = FALSE),
+               "`mlp_args` is not usable.*lr")
+})
+
+test_that("an interrupt in the compiled code is an interrupt, not a failed fit", {
+  cond <- tryCatch(ntkgen:::ntk_signal_interrupt("ntk_analytic: interrupted by the user"),
+                   error = function(e) "caught as an error", interrupt = function(i) i)
+  expect_s3_class(cond, "interrupt")
+})
