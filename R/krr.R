@@ -192,10 +192,20 @@ ntk_krr.formula <- function(y, data = NULL, K, ...) {
   yv <- stats::model.response(mf)
   if (!is.numeric(yv) && !is.logical(yv))
     stop_arg("y", "must have a numeric response (", class(yv)[1L], " given).")
-  covars <- attr(tt, "term.labels")
-  X <- if (length(covars)) mf[, covars, drop = FALSE] else NULL
-  if (!is.null(X) && anyNA(X))
-    stop_arg("data", "has missing values in the covariates (only the response may be NA).")
+  X <- NULL
+  if (length(attr(tt, "term.labels"))) {
+    # the covariates' design by model.matrix() (factors, interactions), intercept left
+    # to the offset; new individuals are coded with the same terms and levels
+    M <- stats::model.matrix(tt, mf)
+    if (anyNA(M))
+      stop_arg("data", "has missing values in the covariates (only the response may be NA).")
+    X <- M[, colnames(M) != "(Intercept)", drop = FALSE]
+    attr(X, "assign") <- attr(X, "contrasts") <- NULL
+    attr(X, "covariate_spec") <- list(terms = stats::delete.response(tt),
+                                      xlevels = stats::.getXlevels(tt, mf),
+                                      contrasts = attr(M, "contrasts"),
+                                      names = all.vars(stats::delete.response(tt)))
+  }
   yv <- formula_response(yv, data)
   fit <- ntk_krr.default(yv, K = K, X = X, ...)
   if (inherits(fit, "ntk_krr")) fit$call <- cl

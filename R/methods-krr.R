@@ -134,14 +134,17 @@ predict.ntk_krr <- function(object, K_new = NULL, s = "lambda.min", X_new = NULL
                             newdata = NULL, threads = default_threads(), ...) {
   a <- krr_alpha(object, s)
   if (is.null(K_new) && is.null(newdata)) return(stats::fitted(object, s = s))
-  K_new <- predict_kernels(object$recipe, "K", object$n, newdata, K_new, threads)[[1L]]
+  K_new <- predict_kernels(object$recipe, "K", object$n, newdata, K_new, threads,
+                           ids = object$kernel_ids)[[1L]]
   m <- nrow(K_new)
   if (is.null(object$X)) {
     if (!is.null(X_new)) warning("`X_new` ignored: the fit used no covariates.", call. = FALSE)
     Dnew <- matrix(1, m, 1L)
   } else {
     if (is.null(X_new)) stop_arg("X_new", "is required: the fit used covariates `X`.")
+    given <- X_new
     X_new <- check_covariates(X_new, m, "X_new", per = "row of `K_new`", spec = object$x_spec)
+    if (is.null(object$x_spec)) X_new <- align_covariates(X_new, given, rownames(object$beta)[-1L])
     if (ncol(X_new) != nrow(object$beta) - 1L)
       stop_arg("X_new", "must have ", nrow(object$beta) - 1L, " columns like `X` (",
                ncol(X_new), " given).")

@@ -244,7 +244,7 @@ predict.ntk_lmm <- function(object, K_new = NULL, X_new = NULL, newdata = NULL,
     return(object$fitted.values)
   }
   K_new <- predict_kernels(object$recipe, object$kernel_names, object$n, newdata, K_new,
-                           threads)
+                           threads, ids = object$kernel_ids)
   m <- nrow(K_new[[1L]])
   if (!is.null(object$terms) && is.null(covars) && is.data.frame(X_new)) covars <- X_new
   xb <- lmm_new_fixed(object, X_new, covars, m)
@@ -301,6 +301,7 @@ lmm_new_fixed <- function(object, X_new, newdata, m) {
   if (is.null(X_new)) stop_arg("X_new", "is needed: the fit has covariates ",
                                paste(user, collapse = ", "), ".")
   X <- check_covariates(X_new, m, "X_new", per = "row of `K_new`", spec = object$x_spec)
+  if (is.null(object$x_spec)) X <- align_covariates(X, X_new, user)
   if (ncol(X) != length(user))
     stop_arg("X_new", "must have ", length(user), " columns like `X` (", ncol(X), " given).")
   if (object$intercept) X <- cbind(rep(1, m), X)
@@ -406,6 +407,9 @@ fit_list_predict <- function(object, newdata = NULL, K_new = NULL, threads = def
     if (length(K_new) == 1L) K_new <- K_new[[1L]]
   }
   out <- lapply(object, function(f) stats::predict(f, K_new = K_new, ...))
+  if (is.list(out[[1L]]))   # se.fit = TRUE: each component as a matrix
+    return(lapply(stats::setNames(names(out[[1L]]), names(out[[1L]])),
+                  function(nm) do.call(cbind, lapply(out, `[[`, nm))))
   do.call(cbind, out)
 }
 

@@ -37,14 +37,28 @@ ntk_kernel_like <- function(K, newdata, threads = default_threads()) {
   s <- ntk_settings(K)
   if (is.null(s)) stop_arg("K", "has no \"ntk\" settings; compute it with ntk_kernel() or grm().")
   if (!is.null(s$m)) stop_arg("K", "must be a training kernel, not a test-by-train kernel.")
+  if (!recipe_matches(K))
+    stop_arg("K", "was changed after it was computed (its diagonal no longer matches its ",
+             "recipe, e.g. K * 2 or a sum of kernels): a test-by-train kernel built by the ",
+             "recipe would not match it; build that kernel yourself.")
   if (missing(newdata) || is.null(newdata)) stop_arg("newdata", "must be given.")
   recipe_kernel(s, newdata, "newdata", threads)
 }
 
-# The recipe of a training kernel (NULL for a matrix without one).
+# The recipe of a training kernel (NULL for a matrix without one).  R arithmetic keeps
+# attributes, so K * 2 or (K1 + K2) / 2 would still carry the recipe of K (or K1): the
+# kernel's own diagonal, stored when it was computed, must still match.
 kernel_recipe <- function(K) {
   s <- ntk_settings(K)
-  if (is.null(s) || !is.null(s$m)) NULL else s
+  if (is.null(s) || !is.null(s$m)) return(NULL)
+  if (!recipe_matches(K)) return(NULL)
+  s
+}
+
+recipe_matches <- function(K) {
+  d0 <- attr(K, "diag", exact = TRUE)
+  if (!is.numeric(d0) || length(d0) != nrow(K) || nrow(K) != ncol(K)) return(FALSE)
+  isTRUE(all.equal(as.numeric(diag(K)), as.numeric(d0), tolerance = 1e-12))
 }
 
 # The test-by-train kernel of the recipe `s` for the genotypes `newdata`.
@@ -108,7 +122,7 @@ recipe_mismatch <- function(s, sn) {
 
 # The test-by-train kernel(s) for predict(): built from `newdata` by the fit's recipes, or
 # the user's `K_new`, checked against them.  Returns a list, one matrix per kernel.
-predict_kernels <- function(recipes, knames, n, newdata, K_new, threads) {
+predict_kernels <- function(recipes, knames, n, newdata, K_new, threads, ids = NULL) {
   q <- length(knames)
   if (!is.null(newdata)) {
     if (!is.null(K_new)) stop_arg("K_new", "and `newdata` cannot both be given.")
@@ -116,8 +130,8 @@ predict_kernels <- function(recipes, knames, n, newdata, K_new, threads) {
     if (!length(recipes) || any(miss))
       stop_arg("newdata", "needs the recipe of every training kernel, but ",
                if (q == 1L) "the kernel" else paste0("kernel ", knames[which(miss)[1L]]),
-               " was not made by ntk_kernel() / grm() (or lost its attributes, e.g. by ",
-               "subsetting `K[i, j]`); give the test-by-train kernel as `K_new`.")
+               " was not made by ntk_kernel() / grm(), or was changed since (K * 2, K[i, j], ",
+               "a sum of kernels...); give the test-by-train kernel as `K_new`.")
     return(lapply(recipes, recipe_kernel, newdata = newdata, arg = "newdata",
                   threads = threads))
   }
@@ -146,6 +160,15 @@ predict_kernels <- function(recipes, knames, n, newdata, K_new, threads) {
                  ". Build it with ntk_kernel_like() or predict(fit, newdata = ).")
     }
     Ki <- check_kernel(K_new[[i]], arg, symmetric = FALSE, ncol_expected = n)
+    # columns are training individuals: matched by name when both sides have names
+    cn <- colnames(Ki)
+    if (!is.null(ids) && !is.null(cn) && !identical(cn, ids)) {
+      pos <- match(ids, cn)
+      if (anyNA(pos) || anyDuplicated(cn))
+        stop_arg(arg, "has column names that are not the training individuals' (e.g. \"",
+                 setdiff(cn, ids)[1L], "\").")
+      Ki <- Ki[, pos, drop = FALSE]
+    }
     if (is.null(m)) m <- nrow(Ki)
     else if (nrow(Ki) != m) stop_arg("K_new", "kernels must all have the same number of rows.")
     K_new[[i]] <- Ki

@@ -82,6 +82,7 @@ spectral_make <- function(K, obs, X, method, rank = 0L) {
   idx <- if (length(obs) == nrow(K) && identical(obs, seq_len(nrow(K)))) NULL else obs
   s <- .Call(C_spectral_build, K, idx, X, ntk_code("spectral", method), as.integer(rank))
   s$method <- method
+  s$fingerprint <- spectral_fingerprint(K, obs)
   s$obs <- obs
   s$X <- X
   s$K_dim <- nrow(K)
@@ -104,6 +105,14 @@ spectral_check_memory <- function(bytes, arg) {
              " GB (option `ntkgen.max_kernel_gb`).")
 }
 
+# K[obs, obs] %*% v for a fixed v, computed without copying K: what recognises the kernel
+# a decomposition was made of.  O(n^2).
+spectral_fingerprint <- function(K, obs) {
+  w <- numeric(nrow(K))
+  w[obs] <- sin(seq_along(obs))
+  drop(K %*% w)[obs]
+}
+
 # Is `s` a decomposition of the kernel K over `obs` with the design X projected out?
 # Returns NULL when it is, else the reason (for an error naming `spectral`).
 spectral_mismatch <- function(s, K, obs, X) {
@@ -113,6 +122,10 @@ spectral_mismatch <- function(s, K, obs, X) {
                    nrow(K), ncol(K)))
   if (!identical(as.integer(s$obs), as.integer(obs)))
     return("was made for another set of individuals (the observed `y`)")
+  fp <- spectral_fingerprint(K, obs)
+  if (length(s$fingerprint) != length(fp) ||
+      max(abs(fp - s$fingerprint)) > 1e-10 * max(abs(fp), .Machine$double.xmin))
+    return("was made from another kernel (its values differ from those of `K`)")
   px <- if (is.null(X)) 0L else ncol(X)
   if (s$p != px) return(sprintf("projects out %d column(s), the model has %d", s$p, px))
   if (px > 0L && !isTRUE(all.equal(unname(s$X), unname(X), tolerance = 1e-12)))

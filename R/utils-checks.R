@@ -230,3 +230,17 @@ ntk_signal_interrupt <- function(msg) {
   stop(structure(class = c("ntk_interrupt", "interrupt", "condition"),
                  list(message = msg, call = NULL)))
 }
+
+# New individuals' numeric covariates in the order of the training ones: matched by name
+# when `X_new` names its columns (a data frame, or a matrix with column names), by
+# position otherwise.  `X` is the checked matrix, `given` the user's object.
+align_covariates <- function(X, given, train, arg = "X_new") {
+  named <- is.data.frame(given) || !is.null(colnames(given))
+  if (!named || !length(train) || is.null(colnames(X)) || identical(colnames(X), train))
+    return(X)
+  pos <- match(train, colnames(X))
+  if (anyNA(pos) || ncol(X) != length(train))
+    stop_arg(arg, "must have the training covariates' columns (", paste(train, collapse = ", "),
+             "); it has ", paste(colnames(X), collapse = ", "), ".")
+  X[, pos, drop = FALSE]
+}

@@ -322,3 +322,51 @@ test_that("kernels that cannot be told apart are refused by every method", {
   # distinct kernels pass
   expect_s3_class(ntk_lmm(y, list(a = K, b = ntk_kernel(G, depth = 2, threads = 1))), "ntk_lmm")
 })
+
+test_that("review: changed kernels lose their recipe; decompositions, K_new columns and X_new columns are matched", {
+  G <- geno(90, 30, 27)
+  tr <- 1:70; te <- 71:90
+  set.seed(28)
+  y <- unname(drop(scale(G) %*% rnorm(30, sd = 0.2)) + rnorm(90))
+  K <- grm(G[tr, ], threads = 1)
+  Ks <- grm(G[tr, ], G[te, ], threads = 1)
+  # K * 2 still carries attributes, but not a valid recipe
+  fit2 <- ntk_lmm(y[tr], K * 2, method = "reml")
+  expect_error(predict(fit2, newdata = G[te, ]), "`newdata`")
+  expect_error(ntk_kernel_like(K * 2, G[te, ]), "`K` was changed")
+  expect_equal(predict(fit2, K_new = 2 * unclass(Ks)[, ]),
+               predict(ntk_lmm(y[tr], K, method = "reml"), K_new = Ks), tolerance = 1e-8)
+  # a decomposition of another kernel is refused
+  K2 <- ntk_kernel(G[tr, ], depth = 2, threads = 1)
+  expect_error(ntk_lmm(y[tr], K2, spectral = ntk_spectral(K, X = matrix(1, 70, 1))),
+               "`spectral` was made from another kernel")
+  # K_new columns matched by name
+  fit <- ntk_lmm(y[tr], K, method = "reml")
+  perm <- sample(70)
+  Kp <- unclass(Ks)[, perm]
+  expect_equal(predict(fit, K_new = Kp), predict(fit, K_new = unclass(Ks)[, ]), tolerance = 1e-12)
+  colnames(Kp)[1] <- "stranger"
+  expect_error(predict(fit, K_new = Kp), "`K_new` has column names")
+  # numeric covariates of new individuals matched by name
+  d <- data.frame(x = rnorm(90), z = rnorm(90))
+  fl <- ntk_lmm(y[tr], K, X = d[tr, ], method = "reml")
+  expect_equal(predict(fl, K_new = Ks, X_new = d[te, c("z", "x")]),
+               predict(fl, K_new = Ks, X_new = d[te, ]), tolerance = 1e-12)
+  fk <- ntk_krr(y[tr], K, X = d[tr, ], criterion = "gcv")
+  expect_equal(predict(fk, K_new = Ks, X_new = d[te, c("z", "x")]),
+               predict(fk, K_new = Ks, X_new = d[te, ]), tolerance = 1e-12)
+  expect_error(predict(fk, K_new = Ks, X_new = data.frame(a = d$x[te], b = d$z[te])),
+               "training covariates")
+  # the KRR formula method with an interaction
+  dd <- data.frame(yy = y[tr], x = d$x[tr], f = factor(rep(c("a", "b"), 35)))
+  fi <- ntk_krr(yy ~ x * f, data = dd, K = K, criterion = "gcv")
+  expect_length(fi$beta[, 1], 4L)
+  nd <- data.frame(x = d$x[te], f = factor(rep("b", 20), levels = c("a", "b")))
+  M <- model.matrix(~ x * f, nd)
+  expect_equal(unname(predict(fi, K_new = Ks, X_new = nd)),
+               unname(drop(Ks %*% fi$alpha[, 1]) + drop(M %*% fi$beta[, 1])), tolerance = 1e-12)
+  # se.fit for several traits
+  fits <- ntk_lmm(cbind(a = y[tr], b = rev(y[tr])), K, method = "reml")
+  ps <- predict(fits, K_new = Ks, se.fit = TRUE)
+  expect_equal(dim(ps$se.fit), c(20L, 2L))
+})
