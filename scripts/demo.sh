@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is needed and the package, then runs the main job (scripts/demo.R) on
-# data the package simulates.
+# Installs what is needed and the package (from a built tarball, so that its vignettes are
+# installed too: vignette(package = "ntkgen")), then runs the main job (scripts/demo.R).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/setup.sh"
-R CMD INSTALL --no-test-load "$root" > /tmp/ntkgen-install.log 2>&1 || { tail -n 40 /tmp/ntkgen-install.log; exit 1; }
-grep -E '^configure:' /tmp/ntkgen-install.log || true
+work=$(mktemp -d)
+( cd "$work" && R CMD build "$root" > build.log 2>&1 ) || { tail -n 40 "$work/build.log"; exit 1; }
+tarball=$(ls "$work"/ntkgen_*.tar.gz | head -n 1)
+R CMD INSTALL "$tarball" > "$work/install.log" 2>&1 || { tail -n 40 "$work/install.log"; exit 1; }
+grep -E '^configure:' "$work/install.log" || true
+echo "demo: installed $(basename "$tarball") (with its vignettes)"
 Rscript "$root/scripts/demo.R"
