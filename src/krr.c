@@ -120,7 +120,7 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
   double *r = malloc((size_t) n * sizeof(double)), *b0 = malloc((size_t) q * sizeof(double)),
          *ty = malloc((size_t) m * sizeof(double)), *head = malloc((size_t) q * sizeof(double)),
          *U = malloc((size_t) m * nlam * sizeof(double)),
-         *piv = malloc((size_t) m * sizeof(double)), *lw = malloc((size_t) m * sizeof(double)),
+         *piv = malloc(ntk_spectral_factor_length(s) * sizeof(double)), *lw = malloc((size_t) m * sizeof(double)),
          *Fr = NULL, *Fs = NULL, *A = malloc((size_t) q * q * sizeof(double));
   if (!r || !b0 || !ty || !head || !U || !piv || !lw || !A) { st = NTK_ERR_ALLOC; goto done; }
   int all = 1, one = 1;
@@ -148,7 +148,7 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
     st = ntk_spectral_factor(s, 1.0, lambda[l] / s->scale, piv, lw, NULL);
     if (st) goto done;
     memcpy(u, ty, (size_t) m * sizeof(double));
-    ntk_spectral_solve(m, piv, lw, 1, u);
+    ntk_spectral_solve(s, piv, lw, 1, u);
     if (p > 0) {
       for (int a = 0; a < q; a++) {
         const double *ka = s->kt + (size_t) a * m;
@@ -162,7 +162,7 @@ int ntk_krr_spectral_fit(const ntk_spectral *s, const double *y, int q, const do
       memcpy(bl, b0, (size_t) q * sizeof(double));
     } else {
       memcpy(Fs, Fr, (size_t) m * q * sizeof(double));
-      ntk_spectral_solve(m, piv, lw, q, Fs);          /* (T + l)^-1 Fr */
+      ntk_spectral_solve(s, piv, lw, q, Fs);          /* (T + l)^-1 Fr */
       for (int a = 0; a < q; a++) {
         const double *za = Fr + (size_t) a * m;
         double c = 0;

@@ -79,7 +79,7 @@ static int eval_spectral(lmm_engine *e, const double *w, int need, double *S, do
   if (ntk_spectral_factor(e->sp, wg, we, e->piv, e->lw, NULL) != NTK_OK) return 1;
   double *u = e->wu, *t = e->wt, *sv = e->ws, *z = e->wz;
   memcpy(u, e->eta, (size_t) ms * sizeof(double));
-  ntk_spectral_solve(ms, e->piv, e->lw, 1, u);
+  ntk_spectral_solve(e->sp, e->piv, e->lw, 1, u);
   double quad = dot(ms, e->eta, u);
   *ll = -0.5 * (m * LOG_2PI + sl + quad);
   if (need & (NEED_S | NEED_AI)) ntk_spectral_tmul(e->sp, u, t);
@@ -89,9 +89,9 @@ static int eval_spectral(lmm_engine *e, const double *w, int need, double *S, do
   }
   if (need & NEED_AI) {
     memcpy(sv, u, (size_t) ms * sizeof(double));
-    ntk_spectral_solve(ms, e->piv, e->lw, 1, sv);
+    ntk_spectral_solve(e->sp, e->piv, e->lw, 1, sv);
     memcpy(z, t, (size_t) ms * sizeof(double));
-    ntk_spectral_solve(ms, e->piv, e->lw, 1, z);
+    ntk_spectral_solve(e->sp, e->piv, e->lw, 1, z);
     double a00 = dot(ms, t, z), a01 = dot(ms, t, sv), a11 = dot(ms, u, sv);
     AI[0] = a00; AI[1] = a01; AI[2] = a01; AI[3] = a11;
   }
@@ -610,7 +610,7 @@ int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
   if (nt < 1 || m < 1) return NTK_ERR_ARG;
   double ck[2] = { sp->trace / m, 1.0 }, w0[2];
   double *eta = dalloc((size_t) ms * nt), *head = dalloc((size_t) (p > 0 ? p : 1) * nt),
-         *U = dalloc((size_t) ms * nt), *piv = dalloc(ms), *lw = dalloc(ms), *wu = dalloc(ms),
+         *U = dalloc((size_t) ms * nt), *piv = dalloc(ntk_spectral_factor_length(sp)), *lw = dalloc(ms), *wu = dalloc(ms),
          *wt = dalloc(ms), *ws = dalloc(ms), *wz = dalloc(ms),
          *W = dalloc((size_t) ms * (p > 0 ? p : 1)), *rb = dalloc(p > 0 ? p : 1),
          *schur = dalloc((size_t) (p > 0 ? p * p : 1)), *A = dalloc((size_t) n * nt);
@@ -653,7 +653,7 @@ int ntk_lmm_fit_spectral(const ntk_spectral *sp, int nt, const double *Y,
       double g = th[0];
       const double *yh = head + (size_t) t * p;
       memcpy(W, sp->kt, (size_t) ms * p * sizeof(double));
-      ntk_spectral_solve(ms, piv, lw, p, W);
+      ntk_spectral_solve(sp, piv, lw, p, W);
       for (int a = 0; a < p; a++) {
         const double *ka = sp->kt + (size_t) a * ms;
         rb[a] = yh[a] - g * dot(ms, ka, ut);

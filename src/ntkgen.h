@@ -48,7 +48,11 @@ int ntk_has_openmp(void);
  * the caller (the R glue keeps them in an R list, so the object is reusable and
  * serialisable):  qr (n x p), qtau (p), basis (ntk_spectral_basis_length()), tau (m),
  * d (m), e (m), values (m), k11 (p x p), kt (m x p). */
-enum { NTK_SPEC_EIGEN = 0, NTK_SPEC_TRIDIAG = 1 };
+enum { NTK_SPEC_EIGEN = 0, NTK_SPEC_TRIDIAG = 1, NTK_SPEC_BAND = 2 };
+/* bandwidth of the two-stage band form (NTK_SPEC_BAND: dsytrd_sy2sb, BLAS 3, used in
+ * place of dsytrd when LAPACK has it, configure's NTK_HAVE_SY2SB, and m >= NTK_BAND_MIN) */
+#define NTK_BAND_KD 32
+#define NTK_BAND_MIN 256
 typedef struct {
   int mode;          /* NTK_SPEC_EIGEN: basis = Q2 E (n x m); NTK_SPEC_TRIDIAG: dsytrd
                         reflectors (m x m) + tau */
@@ -60,6 +64,9 @@ typedef struct {
   double *qr, *qtau; /* Householder QR of X (p > 0) */
   double *basis, *tau;
   double *d, *e;     /* T = tridiag(d, e) (e = 0 in the eigen mode) */
+  int kd;            /* NTK_SPEC_BAND: T is the band matrix band ((kd + 1) x m, LAPACK's
+                        lower band storage), basis holds the dsytrd_sy2sb reflectors */
+  double *band;
   double *values;    /* eigenvalues of T, decreasing */
   double *k11, *kt;  /* Q1' K Q1 (p x p), B' K Q1 (m x p): fixed effects by GLS */
   double trace;      /* tr(K_P) */
@@ -96,12 +103,17 @@ int ntk_spectral_unrotate(const ntk_spectral *s, int nc, const double *C, const 
 /* Keeps the r largest eigenpairs of an eigen-mode decomposition (in place; the arrays
  * keep their length, the first r basis columns / values are used).  O(r). */
 int ntk_spectral_truncate(ntk_spectral *s, int r);
-/* LDL' factor of a T + b I (piv: m, l: m); NTK_ERR_NOT_PD when not positive definite;
- * logdet (may be NULL) = log |a T + b I|.  O(m). */
+/* Doubles of the factor buffer piv of ntk_spectral_factor(): dim, or (kd + 1) dim. */
+size_t ntk_spectral_factor_length(const ntk_spectral *s);
+/* Factor of a T + b I (piv: ntk_spectral_factor_length(), l: dim): LDL' of the
+ * tridiagonal, or the band Cholesky (dpbtrf); NTK_ERR_NOT_PD when not positive definite;
+ * logdet (may be NULL) = log |a T + b I|.  O(m) (band: O(m kd^2)). */
 int ntk_spectral_factor(const ntk_spectral *s, double a, double b, double *piv, double *l,
                         double *logdet);
-/* x (m x nc) <- (a T + b I)^-1 x with a factor from ntk_spectral_factor().  O(m nc). */
-void ntk_spectral_solve(int m, const double *piv, const double *l, int nc, double *x);
+/* x (dim x nc) <- (a T + b I)^-1 x with a factor from ntk_spectral_factor().  O(m nc)
+ * (band: O(m kd nc)). */
+void ntk_spectral_solve(const ntk_spectral *s, const double *piv, const double *l, int nc,
+                        double *x);
 /* out = T x.  O(m). */
 void ntk_spectral_tmul(const ntk_spectral *s, const double *x, double *out);
 /* Arrays of a decomposition owned by the core (malloc; for decompositions made and

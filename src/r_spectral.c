@@ -6,8 +6,8 @@
 
 static const char *spec_names[] = { "mode", "n", "p", "m", "qr", "qtau", "basis", "tau",
                                     "d", "e", "values", "k11", "kt", "trace", "trace0", "r",
-                                    "scale" };
-#define NSPEC 17
+                                    "scale", "kd", "band" };
+#define NSPEC 19
 
 static SEXP list_elt(SEXP x, const char *name)
 {
@@ -35,7 +35,8 @@ void ntk_arg_spectral(SEXP x, ntk_spectral *s)
   s->n = ntk_arg_int(list_elt(x, "n"), "spectral$n");
   s->p = ntk_arg_int(list_elt(x, "p"), "spectral$p");
   s->m = ntk_arg_int(list_elt(x, "m"), "spectral$m");
-  if ((s->mode != NTK_SPEC_EIGEN && s->mode != NTK_SPEC_TRIDIAG) || s->n < 1 || s->p < 0 ||
+  if ((s->mode != NTK_SPEC_EIGEN && s->mode != NTK_SPEC_TRIDIAG && s->mode != NTK_SPEC_BAND) ||
+      s->n < 1 || s->p < 0 ||
       s->m != s->n - s->p || s->m < 1)
     error("`spectral` is damaged: inconsistent mode / dimensions");
   int n = s->n, p = s->p, m = s->m;
@@ -53,6 +54,11 @@ void ntk_arg_spectral(SEXP x, ntk_spectral *s)
   s->values = real_field(x, "values", r);
   s->k11 = real_field(x, "k11", (R_xlen_t) p * p);
   s->kt = real_field(x, "kt", (R_xlen_t) ms * p);
+  s->kd = ntk_arg_int(list_elt(x, "kd"), "spectral$kd");
+  if (s->mode == NTK_SPEC_BAND) {
+    if (s->kd < 1 || s->kd >= m) error("`spectral` is damaged: bad bandwidth");
+    s->band = real_field(x, "band", (R_xlen_t) (s->kd + 1) * m);
+  } else s->band = NULL;
   s->trace = ntk_arg_double(list_elt(x, "trace"), "spectral$trace");
   s->trace0 = ntk_arg_double(list_elt(x, "trace0"), "spectral$trace0");
   s->scale = ntk_arg_double(list_elt(x, "scale"), "spectral$scale");
@@ -100,9 +106,14 @@ SEXP C_spectral_build(SEXP K, SEXP idx, SEXP X, SEXP mode_, SEXP rank_)
   v[11] = PROTECT(allocVector(REALSXP, (R_xlen_t) p * p)); nprot++;
   v[12] = PROTECT(allocVector(REALSXP, (R_xlen_t) m * p)); nprot++;
   ntk_spectral s;
+  memset(&s, 0, sizeof(s));
   s.qr = REAL(v[4]); s.qtau = REAL(v[5]); s.basis = REAL(v[6]); s.tau = REAL(v[7]);
   s.d = REAL(v[8]); s.e = REAL(v[9]); s.values = REAL(v[10]); s.k11 = REAL(v[11]);
   s.kt = REAL(v[12]);
+  /* room for the band form, which the build uses instead of dsytrd where it can */
+  double *band = mode == NTK_SPEC_TRIDIAG ?
+    (double *) R_alloc((size_t) (NTK_BAND_KD + 1) * m, sizeof(double)) : NULL;
+  s.band = band;
   memset(s.tau, 0, (size_t) m * sizeof(double));
   memset(s.e, 0, (size_t) m * sizeof(double));
   int st = ntk_spectral_build(N, REAL(K), n, ix, p, isNull(X) ? NULL : REAL(X), mode, &s,
@@ -127,6 +138,12 @@ SEXP C_spectral_build(SEXP K, SEXP idx, SEXP X, SEXP mode_, SEXP rank_)
   v[14] = PROTECT(ScalarReal(s.trace0)); nprot++;
   v[15] = PROTECT(ScalarInteger(s.r)); nprot++;
   v[16] = PROTECT(ScalarReal(s.scale)); nprot++;
+  v[17] = PROTECT(ScalarInteger(s.kd)); nprot++;
+  if (s.mode == NTK_SPEC_BAND) {
+    v[18] = PROTECT(allocVector(REALSXP, (R_xlen_t) (s.kd + 1) * m)); nprot++;
+    memcpy(REAL(v[18]), s.band, (size_t) (s.kd + 1) * m * sizeof(double));
+    v[0] = PROTECT(ScalarInteger(s.mode)); nprot++;
+  } else v[18] = R_NilValue;
   SEXP out = ntk_named_list(NSPEC, spec_names, v);
   UNPROTECT(nprot);
   return out;
@@ -163,14 +180,14 @@ SEXP C_spectral_quad(SEXP S, SEXP V, SEXP a_, SEXP b_)
   int ms = ntk_spectral_dim(&s);
   double *C = (double *) R_alloc((size_t) ms * (nc > 0 ? nc : 1), sizeof(double));
   double *W = (double *) R_alloc((size_t) ms * (nc > 0 ? nc : 1), sizeof(double));
-  double *piv = (double *) R_alloc((size_t) ms, sizeof(double));
+  double *piv = (double *) R_alloc(ntk_spectral_factor_length(&s), sizeof(double));
   double *l = (double *) R_alloc((size_t) ms, sizeof(double));
   ntk_stop_on_status(ntk_spectral_rotate(&s, nc, REAL(V), NULL, C), "ntk_spectral_rotate", 0);
   /* a K + b I = (a scale) K' + b I on the engine's scaled kernel */
   ntk_stop_on_status(ntk_spectral_factor(&s, a * s.scale, b, piv, l, NULL),
                      "ntk_spectral_factor", 0);
   memcpy(W, C, (size_t) ms * nc * sizeof(double));
-  ntk_spectral_solve(ms, piv, l, nc, W);
+  ntk_spectral_solve(&s, piv, l, nc, W);
   SEXP out = PROTECT(allocVector(REALSXP, nc));
   for (int c = 0; c < nc; c++) {
     double q = 0;

@@ -28,6 +28,14 @@
 
 static double *dalloc(size_t n) { return (double *) malloc((n ? n : 1) * sizeof(double)); }
 
+#ifdef NTK_HAVE_SY2SB
+/* LAPACK >= 3.7 (not in R's headers): full symmetric -> band by BLAS 3 (first stage of
+ * the two-stage tridiagonal reduction), reflectors below the band as dgeqrf panels. */
+extern void F77_NAME(dsytrd_sy2sb)(const char *uplo, const int *n, const int *kd, double *a,
+                                   const int *lda, double *ab, const int *ldab, double *tau,
+                                   double *work, const int *lwork, int *info FCLEN);
+#endif
+
 /* In-place reversal of an ascending spectrum (values and, when vec != NULL, the columns of
  * the nr x m vec) into decreasing order. */
 static void reverse_spectrum(int m, double *values, double *vec, int nr)
@@ -144,6 +152,24 @@ static int apply_qx(const ntk_spectral *s, char trans, double *C, int nc)
 static int apply_g(const ntk_spectral *s, char side, char trans, double *C, int nr, int nc)
 {
   if (s->m <= 1) return NTK_OK;
+  if (s->mode == NTK_SPEC_BAND) {
+    /* Q = H(1) ... H(m - kd), H(i) with its unit at row i + kd: the dgeqrf layout of the
+     * block A(kd+1:m, 1:m-kd), applied to rows kd+1..m of C (side 'L' only) */
+    int mk = s->m - s->kd, m = s->m, info = 0, lwork = -1;
+    if (side != 'L' || mk < 1) return side == 'L' ? NTK_OK : NTK_ERR_ARG;
+    char sd = 'L';
+    double wq = 0;
+    F77_CALL(dormqr)(&sd, &trans, &mk, &nc, &mk, s->basis + s->kd, &m, s->tau, C + s->kd, &m,
+                     &wq, &lwork, &info FCONE FCONE);
+    if (info != 0) return NTK_ERR_LAPACK;
+    lwork = (int) wq + 1;
+    double *work = dalloc((size_t) lwork);
+    if (!work) return NTK_ERR_ALLOC;
+    F77_CALL(dormqr)(&sd, &trans, &mk, &nc, &mk, s->basis + s->kd, &m, s->tau, C + s->kd, &m,
+                     work, &lwork, &info FCONE FCONE);
+    free(work);
+    return info == 0 ? NTK_OK : NTK_ERR_LAPACK;
+  }
   char uplo = 'L';
   int m = s->m, info = 0, lwork = -1, ld = side == 'L' ? m : nr;
   double wq = 0;
@@ -165,6 +191,12 @@ size_t ntk_spectral_basis_length(int n, int p, int mode)
   return mode == NTK_SPEC_EIGEN ? (size_t) n * m : m * m;
 }
 
+size_t ntk_spectral_factor_length(const ntk_spectral *s)
+{
+  size_t d = (size_t) ntk_spectral_dim(s);
+  return s->mode == NTK_SPEC_BAND ? (size_t) (s->kd + 1) * d : d;
+}
+
 /* See ntkgen.h. */
 int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
                        const double *X, int mode, ntk_spectral *s, int *info)
@@ -173,7 +205,7 @@ int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
   int m = n - p, st = NTK_OK;
   if (n < 1 || p < 0 || m < 1 || (mode != NTK_SPEC_EIGEN && mode != NTK_SPEC_TRIDIAG))
     return NTK_ERR_ARG;
-  s->n = n; s->p = p; s->m = m; s->r = m; s->mode = mode;
+  s->n = n; s->p = p; s->m = m; s->r = m; s->mode = mode; s->kd = 1;
   size_t nn = (size_t) n * n;
   double *A = dalloc(nn), *K12 = NULL, *work = NULL, *vec = NULL;
   if (!A) return NTK_ERR_ALLOC;
@@ -246,7 +278,44 @@ int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
       double d1 = 1.0, d0 = 0.0;
       F77_CALL(dgemm)(&t, &nt, &m, &p, &m, &d1, E, &m, K12, &m, &d0, s->kt, &m FCONE FCONE);
     }
-  } else {
+  }
+#ifdef NTK_HAVE_SY2SB
+  else if (s->band && m >= NTK_BAND_MIN) {
+    /* two-stage: band form by BLAS 3 (dsytrd_sy2sb); its eigenvalues by dsbtrd + dsterf
+     * on a copy; the band itself serves every solve (dpbtrf / dpbtrs) */
+    char uplo = 'L', vect = 'N';
+    int kd = NTK_BAND_KD, ldab = kd + 1, lwork = -1;
+    double wq = 0;
+    s->mode = NTK_SPEC_BAND;
+    s->kd = kd;
+    F77_CALL(dsytrd_sy2sb)(&uplo, &m, &kd, A, &m, s->band, &ldab, s->tau, &wq, &lwork, info
+                           FCONE);
+    if (*info != 0) { st = NTK_ERR_LAPACK; goto done; }
+    lwork = (int) wq + 1;
+    if (!(work = dalloc((size_t) lwork))) { st = NTK_ERR_ALLOC; goto done; }
+    F77_CALL(dsytrd_sy2sb)(&uplo, &m, &kd, A, &m, s->band, &ldab, s->tau, work, &lwork, info
+                           FCONE);
+    free(work); work = NULL;
+    if (*info != 0) { st = NTK_ERR_LAPACK; goto done; }
+    memcpy(s->basis, A, (size_t) m * m * sizeof(double));
+    double *abc = dalloc((size_t) ldab * m), *wk = dalloc((size_t) m), *ec = dalloc((size_t) m);
+    if (!abc || !wk || !ec) { free(abc); free(wk); free(ec); st = NTK_ERR_ALLOC; goto done; }
+    memcpy(abc, s->band, (size_t) ldab * m * sizeof(double));
+    int one = 1;
+    F77_CALL(dsbtrd)(&vect, &uplo, &m, &kd, abc, &ldab, s->values, ec, NULL, &one, wk, info
+                     FCONE FCONE);
+    if (*info == 0) F77_CALL(dsterf)(&m, s->values, ec, info);
+    free(abc); free(wk); free(ec);
+    if (*info != 0) { st = NTK_ERR_LAPACK; goto done; }
+    reverse_spectrum(m, s->values, NULL, 0);
+    for (int j = 0; j < m; j++) { s->d[j] = s->band[(size_t) j * ldab]; s->e[j] = 0.0; }
+    if (p > 0) {   /* kt = Q' K12' */
+      memcpy(s->kt, K12, (size_t) m * p * sizeof(double));
+      if ((st = apply_g(s, 'L', 'T', s->kt, m, p))) goto done;
+    }
+  }
+#endif
+  else {
     char uplo = 'L';
     int lwork = -1;
     double wq = 0;
@@ -413,13 +482,30 @@ int ntk_spectral_truncate(ntk_spectral *s, int r)
   return NTK_OK;
 }
 
-/* See ntkgen.h.  LDL' of the tridiagonal M = a T + b I: M = L D L', L unit lower
- * bidiagonal with subdiagonal l, pivots piv.  O(m). */
+/* See ntkgen.h.  Tridiagonal (or diagonal): LDL' of M = a T + b I, L unit lower
+ * bidiagonal with subdiagonal l, pivots piv, O(m).  Band: piv holds M in lower band
+ * storage, overwritten by its Cholesky factor (dpbtrf), O(m kd^2). */
 int ntk_spectral_factor(const ntk_spectral *s, double a, double b, double *piv, double *l,
                         double *logdet)
 {
   int m = ntk_spectral_dim(s);
   double ld = 0;
+  if (s->mode == NTK_SPEC_BAND) {
+    int kd = s->kd, ldab = kd + 1, info = 0;
+    char uplo = 'L';
+    for (size_t t = 0; t < (size_t) ldab * m; t++) piv[t] = a * s->band[t];
+    for (int j = 0; j < m; j++) piv[(size_t) j * ldab] += b;
+    F77_CALL(dpbtrf)(&uplo, &m, &kd, piv, &ldab, &info FCONE);
+    if (info != 0) return NTK_ERR_NOT_PD;
+    for (int j = 0; j < m; j++) {
+      double dj = piv[(size_t) j * ldab];
+      if (!(dj > 0) || !isfinite(dj)) return NTK_ERR_NOT_PD;
+      ld += 2.0 * log(dj);
+    }
+    if (logdet) *logdet = ld;
+    (void) l;
+    return NTK_OK;
+  }
   for (int j = 0; j < m; j++) {
     double dj = a * s->d[j] + b;
     if (j > 0) {
@@ -435,9 +521,18 @@ int ntk_spectral_factor(const ntk_spectral *s, double a, double b, double *piv, 
   return NTK_OK;
 }
 
-/* See ntkgen.h.  x (m x nc) <- M^-1 x with the factor of ntk_spectral_factor().  O(m nc). */
-void ntk_spectral_solve(int m, const double *piv, const double *l, int nc, double *x)
+/* See ntkgen.h.  x (dim x nc) <- M^-1 x with the factor of ntk_spectral_factor(). */
+void ntk_spectral_solve(const ntk_spectral *s, const double *piv, const double *l, int nc,
+                        double *x)
 {
+  int m = ntk_spectral_dim(s);
+  if (nc < 1) return;
+  if (s->mode == NTK_SPEC_BAND) {
+    int kd = s->kd, ldab = kd + 1, info = 0;
+    char uplo = 'L';
+    F77_CALL(dpbtrs)(&uplo, &m, &kd, &nc, piv, &ldab, x, &m, &info FCONE);
+    return;
+  }
   for (int c = 0; c < nc; c++) {
     double *v = x + (size_t) c * m;
     for (int j = 1; j < m; j++) v[j] -= l[j - 1] * v[j - 1];
@@ -446,10 +541,17 @@ void ntk_spectral_solve(int m, const double *piv, const double *l, int nc, doubl
   }
 }
 
-/* See ntkgen.h.  out = T x (m).  O(m). */
+/* See ntkgen.h.  out = T x (dim).  O(m) (band: O(m kd)). */
 void ntk_spectral_tmul(const ntk_spectral *s, const double *x, double *out)
 {
   int m = ntk_spectral_dim(s);
+  if (s->mode == NTK_SPEC_BAND) {
+    int kd = s->kd, ldab = kd + 1, one = 1;
+    char uplo = 'L';
+    double d1 = 1.0, d0 = 0.0;
+    F77_CALL(dsbmv)(&uplo, &m, &kd, &d1, s->band, &ldab, x, &one, &d0, out, &one FCONE);
+    return;
+  }
   for (int j = 0; j < m; j++) {
     double v = s->d[j] * x[j];
     if (j > 0) v += s->e[j - 1] * x[j - 1];
@@ -469,8 +571,9 @@ int ntk_spectral_alloc(int n, int p, int mode, ntk_spectral *s)
   s->basis = dalloc(ntk_spectral_basis_length(n, p, mode));
   s->tau = dalloc(m); s->d = dalloc(m); s->e = dalloc(m); s->values = dalloc(m);
   s->k11 = dalloc((size_t) p * p); s->kt = dalloc((size_t) m * p);
+  s->band = mode == NTK_SPEC_EIGEN ? NULL : dalloc((size_t) (NTK_BAND_KD + 1) * m);
   if (!s->qr || !s->qtau || !s->basis || !s->tau || !s->d || !s->e || !s->values ||
-      !s->k11 || !s->kt) {
+      !s->k11 || !s->kt || (mode != NTK_SPEC_EIGEN && !s->band)) {
     ntk_spectral_free(s);
     return NTK_ERR_ALLOC;
   }
@@ -482,6 +585,6 @@ int ntk_spectral_alloc(int n, int p, int mode, ntk_spectral *s)
 void ntk_spectral_free(ntk_spectral *s)
 {
   free(s->qr); free(s->qtau); free(s->basis); free(s->tau); free(s->d); free(s->e);
-  free(s->values); free(s->k11); free(s->kt);
+  free(s->values); free(s->k11); free(s->kt); free(s->band);
   memset(s, 0, sizeof(*s));
 }

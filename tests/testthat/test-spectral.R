@@ -170,3 +170,47 @@ test_that("KRR's lambda choice does not depend on the phenotype's magnitude", {
   }
   expect_error(ntk_lmm(y * 1e200, K), "beyond double precision")
 })
+
+test_that("the band form (m >= 256) gives the fits of the eigendecomposition and dense solves", {
+  K <- spec_kernel(330, 120, 13)
+  set.seed(14)
+  y <- drop(MASS_free_mvn(K)) * 0.7 + rnorm(330)
+  X <- cbind(age = rnorm(330))
+  S <- ntk_spectral(K, X = cbind(1, X))
+  if (S$mode != 2L) skip("LAPACK without dsytrd_sy2sb: no band form in this build")
+  Xf <- cbind(1, X)
+  P0 <- diag(330) - Xf %*% solve(crossprod(Xf), t(Xf))
+  expect_equal(S$values * S$scale, eigen(P0 %*% K %*% P0, symmetric = TRUE)$values[1:328],
+               tolerance = 1e-9)
+  for (method in c("minque1", "reml")) {
+    a <- ntk_lmm(y, K, X = X, method = method, spectral = ntk_spectral(K, X = Xf, method = "eigen"))
+    b <- ntk_lmm(y, K, X = X, method = method)
+    expect_equal(b$theta, a$theta, tolerance = 1e-8)
+    expect_equal(b$se, a$se, tolerance = 1e-7)
+    expect_equal(b$loglik, a$loglik, tolerance = 1e-8)
+    expect_equal(b$b, a$b, tolerance = 1e-8)
+    expect_equal(b$fitted.values, a$fitted.values, tolerance = 1e-8)
+  }
+  # KRR: the fit at new lambdas and a CV fold (training set of 264 >= 256) against dense
+  fit <- ntk_krr(y, K, X = X, offset = "gls", foldid = rep(1:5, 66), lambda = c(3, 1, 0.3))
+  l <- 0.5
+  V <- K + l * diag(330); Vi <- solve(V)
+  bb <- drop(solve(t(Xf) %*% Vi %*% Xf, t(Xf) %*% Vi %*% y))
+  a <- coef(fit, s = l)
+  expect_equal(unname(attr(a, "beta")), unname(bb), tolerance = 1e-9)
+  expect_equal(unname(as.vector(a)), drop(Vi %*% (y - Xf %*% bb)), tolerance = 1e-9)
+  tr <- rep(1:5, 66) != 1
+  Vt <- K[tr, tr] + 1 * diag(sum(tr)); Vti <- solve(Vt)
+  Xt <- Xf[tr, ]
+  bt <- drop(solve(t(Xt) %*% Vti %*% Xt, t(Xt) %*% Vti %*% y[tr]))
+  pred <- Xf[!tr, ] %*% bt + K[!tr, tr] %*% (Vti %*% (y[tr] - Xt %*% bt))
+  expect_equal(fit$fit.preval[!tr, 2], drop(pred), tolerance = 1e-9)
+  # PEV through the band factor
+  Kn <- K[1:5, ]
+  p <- ntk_lmm(y, K, X = X, method = "reml")
+  sg <- p$theta[1]; se <- p$theta[2]
+  Vv <- sg * K + se * diag(330); Vvi <- solve(Vv)
+  P <- Vvi - Vvi %*% Xf %*% solve(t(Xf) %*% Vvi %*% Xf, t(Xf) %*% Vvi)
+  q <- ntkgen:::lmm_pev(p, Kn, diag(K)[1:5])$pev
+  expect_equal(q, sg * diag(K)[1:5] - sg^2 * rowSums((Kn %*% P) * Kn), tolerance = 1e-8)
+})
