@@ -345,6 +345,10 @@ int ntk_mlp_loss_grad(const ntk_mlp_arch *a, const double *theta, const double *
   return isfinite(l) ? NTK_OK : NTK_ERR_NONFINITE;
 }
 
+/* a training or validation loss above this many times the response's variance is
+ * divergence */
+#define NTK_MLP_DIVERGED 1e6
+
 /* Cost O(epochs * n * nparams). */
 int ntk_mlp_train(const ntk_mlp_arch *a, const ntk_mlp_opts *o, const double *X,
                   const double *y, int n, const double *Xv, const double *yv, int nv,
@@ -378,6 +382,13 @@ int ntk_mlp_train(const ntk_mlp_arch *a, const ntk_mlp_opts *o, const double *X,
   }
   for (int i = 0; i < n; i++) perm[i] = i;
   for (int e = 0; e < o->epochs; e++) { train_loss[e] = NAN; val_loss[e] = NAN; }
+  /* divergence threshold: 1e6 times the variance of the training response (predicting
+   * its mean gives about 1 times it) */
+  double ymu = 0, yss = 0;
+  for (int i = 0; i < n; i++) ymu += y[i];
+  ymu /= n;
+  for (int i = 0; i < n; i++) yss += (y[i] - ymu) * (y[i] - ymu);
+  const double diverged = NTK_MLP_DIVERGED * fmax(yss / n, 1e-300);
   const double keep = 1.0 - o->dropout, scale = 1.0 / keep, mom = o->bn_momentum;
   double bestval = INFINITY;
   long t = 0;
@@ -424,6 +435,13 @@ int ntk_mlp_train(const ntk_mlp_arch *a, const ntk_mlp_opts *o, const double *X,
       nb++;
     }
     train_loss[ep] = nb > 0 ? sum / nb : NAN;
+    /* divergence: a non-finite loss, or one above 1e6 times the response's variance
+     * (predicting the mean gives about 1 times it): stop, keep nothing */
+    if (!isfinite(train_loss[ep]) || train_loss[ep] > diverged) {
+      *epochs_run = ep + 1;
+      st = NTK_ERR_NONFINITE;
+      goto done;
+    }
     ep++;
     if (nv > 0) {
       predict_rows(&ly, theta, &wv, Xv, nv, run_mean, run_var, a->bn_eps, pv);
@@ -431,7 +449,11 @@ int ntk_mlp_train(const ntk_mlp_arch *a, const ntk_mlp_opts *o, const double *X,
       for (int i = 0; i < nv; i++) s += (pv[i] - yv[i]) * (pv[i] - yv[i]);
       s /= nv;
       val_loss[ep - 1] = s;
-      if (!isfinite(s)) { st = NTK_ERR_NONFINITE; goto done; }
+      if (!isfinite(s) || s > diverged) {
+        *epochs_run = ep;
+        st = NTK_ERR_NONFINITE;
+        goto done;
+      }
       if (s < bestval) {
         bestval = s; best_ep = ep; wait = 0;
         memcpy(best, theta, np * sizeof(double));

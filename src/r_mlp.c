@@ -105,6 +105,9 @@ SEXP C_mlp_train(SEXP X, SEXP y, SEXP Xv, SEXP yv, SEXP hidden, SEXP batch_norm,
                        ntk_interrupt_pending, REAL(theta), REAL(rm), REAL(rv), REAL(tl),
                        REAL(vl), INTEGER(er), INTEGER(be));
   PutRNGstate();
+  if (st == NTK_ERR_NONFINITE)
+    error("ntk_mlp_train: the training diverged (the loss became non-finite or exceeded "
+          "1e6 times the variance of the response at epoch %d); lower `lr`", INTEGER(er)[0]);
   ntk_stop_on_status(st, "ntk_mlp_train", 0);
   SEXP elts[7] = {theta, rm, rv, tl, vl, er, be};
   const char *nms[7] = {"theta", "run_mean", "run_var", "train_loss", "val_loss",

@@ -183,3 +183,10 @@ test_that("a trailing minibatch of one row is skipped under batch norm", {
   expect_true(all(is.finite(fit$history$train_loss)))
   expect_true(all(is.finite(predict(fit, X))))
 })
+
+test_that("a diverging training stops with an error that says so", {
+  set.seed(30)
+  X <- matrix(rnorm(200 * 4), 200, 4)
+  y <- drop(X %*% c(1, -1, 0.5, 0)) + rnorm(200)
+  expect_error(mlp_fit(X, y, lr = 1e10, epochs = 50), "diverged.*lr")
+})
