@@ -542,6 +542,7 @@ check_table_arg <- function(x, arg, nrow_expected, per) {
              " given).")
   for (j in seq_len(6L)) {
     v <- as.character(x[[j]])
+    if (arg == "fam" && j == 6L) v[is.na(v)] <- "-9"
     if (anyNA(v) || any(!nzchar(v)) || any(grepl("[[:space:]]", v)))
       stop_arg(arg, "column ", j, " must have non-empty values without spaces or NA.")
     x[[j]] <- v

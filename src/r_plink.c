@@ -25,6 +25,15 @@ static void bed_stop(int st, int why, const char *path, const char *routine)
   ntk_stop_on_status(st, routine, 0);
 }
 
+/* the expanded path, copied (R_ExpandFileName returns a static buffer) */
+static const char *path_copy(SEXP path)
+{
+  const char *e = R_ExpandFileName(translateChar(STRING_ELT(path, 0)));
+  char *c = R_alloc(strlen(e) + 1, 1);
+  strcpy(c, e);
+  return c;
+}
+
 /* 1-based R integer indices -> 0-based (NULL stays NULL) */
 static int *index0(SEXP x, const char *arg, int lim, int *len)
 {
@@ -56,7 +65,7 @@ static int parse_src(SEXP s, ntk_geno_src *src)
     src->snp = index0(VECTOR_ELT(s, 4), "snp", nc, &nsnp);
   } else {
     if (!isString(path) || LENGTH(path) != 1) error("`path` must be a string");
-    src->path = R_ExpandFileName(translateChar(STRING_ELT(path, 0)));
+    src->path = path_copy(path);
     src->n_file = ntk_arg_int(VECTOR_ELT(s, 1), "n_file");
     src->p_file = ntk_arg_int(VECTOR_ELT(s, 2), "p_file");
     src->ind = index0(VECTOR_ELT(s, 3), "ind", src->n_file, &nind);
