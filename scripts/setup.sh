@@ -6,7 +6,8 @@
 set -euo pipefail
 
 apt_pkgs=(libopenblas0-pthread pandoc r-cran-knitr r-cran-rmarkdown r-cran-future
-          r-cran-future.apply r-cran-progressr r-cran-cli devscripts qpdf)
+          r-cran-future.apply r-cran-progressr r-cran-cli devscripts qpdf
+          plink1.9)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +24,7 @@ fi
 # the wheat data of the real-data vignette).
 Rscript --vanilla -e '
   repos <- c(CRAN = "https://cloud.r-project.org")
-  want <- c("testthat", "rrBLUP", "BGLR")
+  want <- c("testthat", "rrBLUP", "BGLR", "genio", "BEDMatrix")
   have <- rownames(installed.packages())
   need <- setdiff(want, have)
   if (length(need)) {
