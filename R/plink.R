@@ -75,7 +75,8 @@ print.ntk_plink <- function(x, ...) {
 #' @inheritParams plink_open
 #' @param prefix prefix of the fileset or a handle from [plink_open()].
 #' @param threads number of OpenMP threads for decoding.
-#' @return A list: `genotypes`, the `n x p` double matrix of counts of allele 1
+#' @return The matrix is refused, before anything is allocated, when it would need more
+#'   than `getOption("ntkgen.max_kernel_gb", 16)` GB. A list: `genotypes`, the `n x p` double matrix of counts of allele 1
 #'   (2 = homozygous A1, 1 = heterozygous, 0 = homozygous A2, `NA` missing) with the
 #'   individuals' names (IID, or `"FID_IID"` when IIDs repeat) as row names and the SNP
 #'   IDs as column names; `bim` and `fam`, the rows of the selected SNPs and individuals.
@@ -90,6 +91,13 @@ print.ntk_plink <- function(x, ...) {
 read_plink <- function(prefix, snps = NULL, individuals = NULL, threads = default_threads()) {
   threads <- check_threads(threads)
   h <- plink_open(prefix, snps = snps, individuals = individuals)
+  gb <- 8 * as.numeric(h$n) * h$p / 1024^3
+  max_gb <- getOption("ntkgen.max_kernel_gb", 16)
+  if (gb > max_gb)
+    stop_arg("prefix", "has ", h$n, " x ", h$p, " genotypes: the dense matrix would need ",
+             signif(gb, 3), " GB, more than the limit of ", max_gb, " GB (option ",
+             "`ntkgen.max_kernel_gb`); select SNPs, or give the fileset to grm() / ",
+             "ntk_kernel(), which stream it.")
   G <- .Call(C_bed_read, plink_src(h), threads)
   dimnames(G) <- list(plink_ids(h), plink_bim(h)$snp)
   list(genotypes = G, bim = plink_bim(h), fam = plink_fam(h))
@@ -169,13 +177,13 @@ write_plink <- function(prefix, genotypes, bim = NULL, fam = NULL) {
 #' SNP tested on the same counts (a SNP can fail several filters; all its reasons are
 #' listed).
 #'
-#' @param x a prefix or handle.
+#' @param x a prefix or handle (`plink_qc()`), or the report (`print()`).
 #' @param maf minimum minor allele frequency (SNPs below are removed; 0 keeps all, and
 #'   monomorphic SNPs are removed by any `maf > 0`).
 #' @param geno maximum missing rate of a SNP.
 #' @param mind maximum missing rate of an individual.
 #' @param hwe SNPs with a Hardy-Weinberg exact p-value below it are removed (0: no test).
-#' @param object a `"ntk_plink_qc"` report (`print`).
+#' @param ... unused.
 #' @return The handle restricted to the kept SNPs and individuals, with the report in
 #'   `$qc`: an object of class `"ntk_plink_qc"` with `snps` (a data frame with one row per
 #'   SNP tested: `snp`, `missing` rate, `maf`, `hwe_p`, `removed`, `reason`),
