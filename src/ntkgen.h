@@ -207,6 +207,9 @@ int ntk_empirical_first_layer(int n, int m, int p, int width, const ntk_arch *a,
                               const double *gx, const double *gz, const double *rest,
                               double scale, int accumulate, double *K, double *diag_rows,
                               double *diag_cols);
+/* Asks the OS (Linux madvise) to back a large, not yet touched buffer with huge pages:
+ * first-touch page faults of a dense genotype matrix cost more than decoding it. */
+void ntk_hint_hugepages(void *p, size_t bytes);
 /* Checks the .bed of n individuals and p SNPs (magic, mode, size).  *size: its size in
  * bytes (-1 when unknown).  Cost O(1). */
 int ntk_bed_check(const char *path, int n, int p, int *why, double *size);

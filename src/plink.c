@@ -21,6 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+#include <stdint.h>
 #include "ntkgen.h"
 #include "ntk_omp.h"
 
@@ -194,6 +198,17 @@ static int check_src(const ntk_geno_src *s, int nsnp)
 }
 
 /* ---- public routines (see ntkgen.h) ---------------------------------------------- */
+
+void ntk_hint_hugepages(void *p, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t pg = 4096, a = ((uintptr_t) p + pg - 1) & ~(pg - 1);
+  const uintptr_t e = ((uintptr_t) p + bytes) & ~(pg - 1);
+  if (bytes >= ((size_t) 4 << 20) && e > a) (void) madvise((void *) a, e - a, MADV_HUGEPAGE);
+#else
+  (void) p; (void) bytes;
+#endif
+}
 
 int ntk_bed_check(const char *path, int n, int p, int *why, double *size)
 {

@@ -109,6 +109,7 @@ SEXP C_bed_read(SEXP s, SEXP threads)
   int nsnp = parse_src(s, &src), why = 0;
   if (src.mat) error("bed_read needs a file source");
   SEXP G = PROTECT(allocMatrix(REALSXP, src.n, nsnp));
+  ntk_hint_hugepages(REAL(G), sizeof(double) * (size_t) src.n * nsnp);
   int st = ntk_bed_read(&src, nsnp, NA_REAL, REAL(G), ntk_arg_int(threads, "threads"), &why);
   bed_stop(st, why, src.path, "read_plink");
   UNPROTECT(1);

@@ -1,5 +1,5 @@
 # Benchmark of the PLINK reader and of kernels streamed from a .bed (a script, not a test).
-#   Rscript inst/bench/plink.R [medium|big|all]     (with ntkgen installed)
+#   Rscript inst/bench/plink.R [read|medium|big|all]     (with ntkgen installed)
 # medium: a 2000 x 50 000 fileset: read_plink() against genio::read_plink and BEDMatrix
 #   (as.matrix), in one run (minimum of NTKGEN_BENCH_REPS rounds, default 3); then grm()
 #   and ntk_kernel() streamed from the file against the in-memory path, each in a child
@@ -35,7 +35,7 @@ make_fileset <- function(prefix, n, p, chunk = 2000L, seed = 1L) {
   for (k0 in seq(1L, p, by = chunk)) {
     k <- min(chunk, p - k0 + 1L)
     af <- stats::runif(k, 0.05, 0.5)
-    G <- matrix(stats::rbinom(n * k, 2, rep(af, each = n)), n, k)
+    G <- matrix(as.double(stats::rbinom(n * k, 2, rep(af, each = n))), n, k)
     G[sample(length(G), length(G) %/% 200L)] <- NA
     .Call(ntkgen:::C_bed_write, tmp, G)               # the package's own encoder
     b <- readBin(tmp, "raw", file.size(tmp))
@@ -74,7 +74,7 @@ row <- function(label, x, dense_mb = NA) {
               if (is.na(dense_mb)) "" else sprintf("  (dense matrix %.0f MB)", dense_mb)))
 }
 
-if (what %in% c("medium", "all")) {
+if (what %in% c("read", "medium", "all")) {
   n <- 2000L; p <- 50000L
   prefix <- file.path(dir, "bench_2000x50000")
   t0 <- proc.time()[["elapsed"]]
@@ -106,6 +106,8 @@ if (what %in% c("medium", "all")) {
   best <- min(tt[-1], na.rm = TRUE)
   if (is.finite(best)) cat(sprintf("  ntkgen / faster of the others: %.2f\n", tt[[1]] / best))
 
+}
+if (what %in% c("medium", "all")) {
   dense <- 8 * n * p / 2^20
   cat("kernels (child processes; seconds of the kernel call; peak = VmHWM of the child)\n")
   base <- child("el <- 0", prefix)
