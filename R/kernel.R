@@ -38,9 +38,20 @@
 #' genotypes imputed by the training column mean (0 after standardisation) with a
 #' message; \eqn{p} in the formulas is the number of columns kept.
 #'
+#' When `X` is a PLINK fileset, the genotypes are never held as a dense matrix: one pass
+#' over the `.bed` computes the training means and sds (as on the matrix of
+#' [read_plink()], so the kernel is the same to rounding), a second streams blocks of
+#' `getOption("ntkgen.plink_block", 1024)` standardised SNPs into the first-layer Gram
+#' (and, for a finite `width`, into the first layer's pre-activations, with the weights
+#' drawn in the same order), so the memory is \eqn{O(n^2 + n \cdot block)}. The
+#' settings then also hold `genotypes`, the handle. Streaming runs on the CPU.
+#'
 #' @param X training genotypes: an `n x p` numeric matrix or data frame (typically 0/1/2
-#'   allele counts), `n >= 2`. Missing values (`NA`) are imputed when `standardize = TRUE`.
-#' @param Z optional `m x p` genotypes of new individuals; then the result is the
+#'   allele counts), `n >= 2`, or a PLINK fileset (prefix or [plink_open()] handle),
+#'   streamed from the `.bed` by blocks of SNPs (see Details). Missing values (`NA`) are
+#'   imputed when `standardize = TRUE`.
+#' @param Z optional `m x p` genotypes of new individuals (a matrix, or a PLINK fileset:
+#'   SNPs matched to those of `X` by ID and alleles); then the result is the
 #'   `m x n` test-by-train kernel (rows `Z`, columns `X`).
 #' @param depth number of hidden ReLU layers, `>= 1`.
 #' @param width `Inf` for the analytic infinite-width kernel, or the (whole) width of the
@@ -88,6 +99,9 @@ ntk_kernel <- function(X, Z = NULL, depth = 2, width = Inf, sigma_w = sqrt(2), s
                        normalize = c("none", "unit", "paper"), n_init = 1,
                        standardize = TRUE, threads = default_threads(),
                        device = c("auto", "cpu", "cuda")) {
+  if (is_plink_input(X) || is_plink_input(Z))   # PLINK prefix / handle: streamed (plink.R)
+    return(plink_kernel(X, Z, "ntk", depth, width, sigma_w, sigma_b, normalize, n_init,
+                        standardize, threads, device))
   depth <- check_number(depth, "depth", lower = 1, upper = 1e4, integer = TRUE)
   width <- check_width(width)
   sigma_w <- check_number(sigma_w, "sigma_w", lower = 0)
@@ -123,6 +137,9 @@ ntk_kernel <- function(X, Z = NULL, depth = 2, width = Inf, sigma_w = sqrt(2), s
 #' @export
 grm <- function(X, Z = NULL, normalize = c("none", "unit", "paper"), standardize = TRUE,
                 threads = default_threads()) {
+  if (is_plink_input(X) || is_plink_input(Z))   # PLINK prefix / handle: streamed (plink.R)
+    return(plink_kernel(X, Z, "grm", 0L, Inf, 1, 0, normalize, 1L, standardize, threads,
+                        "cpu"))
   normalize <- check_choice(normalize, c("none", "unit", "paper"), "normalize")
   standardize <- check_flag(standardize, "standardize")
   threads <- check_threads(threads)

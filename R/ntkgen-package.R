@@ -9,6 +9,8 @@
 #'   all processors, or 2 under `R CMD check`).
 #' * `ntkgen.max_kernel_gb`: the largest kernel [ntk_kernel()] and [grm()] will
 #'   allocate, in GB (default 16); larger requests are refused before allocating.
+#' * `ntkgen.plink_block`: SNPs per block when a kernel is streamed from a PLINK
+#'   `.bed` (default 1024); the work space is about `16 * n * block` bytes.
 #'
 #' @keywords internal
 #' @useDynLib ntkgen, .registration = TRUE, .fixes = "C_"

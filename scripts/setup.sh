@@ -6,7 +6,8 @@
 set -euo pipefail
 
 apt_pkgs=(libopenblas0-pthread pandoc r-cran-knitr r-cran-rmarkdown r-cran-future
-          r-cran-future.apply r-cran-progressr r-cran-cli devscripts qpdf)
+          r-cran-future.apply r-cran-progressr r-cran-cli devscripts qpdf
+          plink1.9)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,7 +25,7 @@ fi
 # vignette).  Not --vanilla: the site profile (Rprofile.site) is where `repos` is set.
 Rscript --no-init-file -e '
   repos <- getOption("repos")
-  want <- c("testthat", "rrBLUP", "BGLR")
+  want <- c("testthat", "rrBLUP", "BGLR", "genio", "BEDMatrix")
   have <- rownames(installed.packages())
   need <- setdiff(want, have)
   if (length(need) && (!length(repos) || all(repos %in% c("", "@CRAN@")))) {

@@ -31,6 +31,15 @@ extern SEXP C_weights_length(SEXP, SEXP, SEXP);
 /* r_lmm.c */
 extern SEXP C_lmm_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_lmm_fit_spectral(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* r_plink.c */
+extern SEXP C_bed_check(SEXP, SEXP, SEXP);
+extern SEXP C_bed_read(SEXP, SEXP);
+extern SEXP C_bed_write(SEXP, SEXP);
+extern SEXP C_bed_counts(SEXP);
+extern SEXP C_hwe_exact(SEXP, SEXP, SEXP);
+extern SEXP C_geno_moments(SEXP, SEXP, SEXP);
+extern SEXP C_geno_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                          SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -60,6 +69,14 @@ static const R_CallMethodDef CallEntries[] = {
   /* r_lmm.c */
   {"lmm_fit", (DL_FUNC) &C_lmm_fit, 7},
   {"lmm_fit_spectral", (DL_FUNC) &C_lmm_fit_spectral, 6},
+  /* r_plink.c */
+  {"bed_check",    (DL_FUNC) &C_bed_check,    3},
+  {"bed_read",     (DL_FUNC) &C_bed_read,     2},
+  {"bed_write",    (DL_FUNC) &C_bed_write,    2},
+  {"bed_counts",   (DL_FUNC) &C_bed_counts,   1},
+  {"hwe_exact",    (DL_FUNC) &C_hwe_exact,    3},
+  {"geno_moments", (DL_FUNC) &C_geno_moments, 3},
+  {"geno_kernel",  (DL_FUNC) &C_geno_kernel, 15},
   {NULL, NULL, 0}
 };
 

@@ -157,18 +157,26 @@ int ntk_analytic_diag(const double *X, int n, int p, const ntk_arch *a, double *
   return NTK_OK;
 }
 
-/* See ntkgen.h.  depth = 0 gives the linear kernel Sigma0 itself (the GRM when sw = 1,
- * sb = 0).  Cost O(n^2 p / 2 + n^2 L) or O(m n p + m n L); memory K plus O((n + m) L). */
-int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
-                 const ntk_arch *a, double *K, double *diag_rows)
+/* diag of the kernel from the first-layer Gram diagonal gx[i] = sw^2 |x_i|^2 / p. */
+int ntk_analytic_diag_gram(int n, const double *gx, const ntk_arch *a, double *d)
 {
-  if (!X || !K || !a || n < 1 || p < 1 || a->depth < 0 || a->nthreads < 1 ||
-      !(a->sw >= 0) || !(a->sb >= 0) || (Z && m < 1))
+  if (n < 0 || !gx || !d || !a || a->depth < 0) return NTK_ERR_ARG;
+  const double sb2 = a->sb * a->sb;
+  for (int i = 0; i < n; i++) d[i] = diag_recursion(gx[i] + sb2, a, NULL, NULL, 0);
+  return NTK_OK;
+}
+
+/* See ntkgen.h.  Phase 2 (the recursion) from the first-layer Gram already in K.
+ * Cost O(n^2 L / 2) or O(m n L); memory O((n + m) L). */
+int ntk_analytic_from_gram(int n, int m, const double *gx, const double *gz,
+                           const ntk_arch *a, double *K, double *diag_rows)
+{
+  if (!gx || !K || !a || n < 1 || a->depth < 0 || a->nthreads < 1 || !(a->sw >= 0) ||
+      !(a->sb >= 0) || (gz && m < 1))
     return NTK_ERR_ARG;
-  const int L = a->depth, sym = (Z == NULL), nr = sym ? n : m;
+  const int L = a->depth, sym = (gz == NULL), nr = sym ? n : m;
   const int nthreads = ntk_threads(a->nthreads);
   const double sw2 = a->sw * a->sw, sb2 = a->sb * a->sb, k1 = sw2 / (2.0 * NTK_PI);
-  const double alpha = sw2 / p;
   const int Lw = L > 0 ? L : 1;
 
   /* per point and layer: sqrt of the diagonal Sigma and its inverse; Theta diagonals */
@@ -179,28 +187,13 @@ int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
   double *sqz = sym ? sqx : cz, *isqz = sym ? isqx : cz + (size_t) Lw * m;
   double *thz = sym ? thx : cz + (size_t) 2 * Lw * m;
 
-  row_sqnorms(X, n, p, thx);
   for (int i = 0; i < n; i++)
-    thx[i] = diag_recursion(alpha * thx[i] + sb2, a, sqx + i, isqx + i, (size_t) n);
-  if (!sym) {
-    row_sqnorms(Z, m, p, thz);
+    thx[i] = diag_recursion(gx[i] + sb2, a, sqx + i, isqx + i, (size_t) n);
+  if (!sym)
     for (int i = 0; i < m; i++)
-      thz[i] = diag_recursion(alpha * thz[i] + sb2, a, sqz + i, isqz + i, (size_t) m);
-  }
+      thz[i] = diag_recursion(gz[i] + sb2, a, sqz + i, isqz + i, (size_t) m);
 
-  const double zero = 0.0;
   int status = NTK_OK;
-  /* phase 1: Sigma0 - sb^2 by BLAS, block of columns by block (rows j0.. when symmetric);
-   * all BLAS first, then all OpenMP work, so that the BLAS library's own threads have
-   * finished spinning before the recursion's threads start */
-  for (int j0 = 0; j0 < n && status == NTK_OK; j0 += NTK_ANALYTIC_BLOCK) {
-    int b = n - j0 < NTK_ANALYTIC_BLOCK ? n - j0 : NTK_ANALYTIC_BLOCK;
-    int r0 = sym ? j0 : 0, rows = nr - r0;
-    const double *A = sym ? X + r0 : Z;
-    F77_CALL(dgemm)("N", "T", &rows, &b, &p, &alpha, A, &nr, X + j0, &n, &zero,
-                    K + (size_t) j0 * nr + r0, &nr FCONE FCONE);
-    if (j0 + b < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
-  }
   /* phase 2: the recursion (OpenMP over tiles of TC columns x NTK_CHUNK rows); in the
    * symmetric case each finished tile is also copied, transposed, into the upper
    * triangle while it is still in cache */
@@ -236,5 +229,43 @@ int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
   }
   free(cx);
   free(cz);
+  return status;
+}
+
+/* See ntkgen.h.  depth = 0 gives the linear kernel Sigma0 itself (the GRM when sw = 1,
+ * sb = 0).  Phase 1 here, phase 2 by ntk_analytic_from_gram().  Cost O(n^2 p / 2 + n^2 L)
+ * or O(m n p + m n L); memory K plus O((n + m) L). */
+int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
+                 const ntk_arch *a, double *K, double *diag_rows)
+{
+  if (!X || !K || !a || n < 1 || p < 1 || a->depth < 0 || a->nthreads < 1 ||
+      !(a->sw >= 0) || !(a->sb >= 0) || (Z && m < 1))
+    return NTK_ERR_ARG;
+  const int sym = (Z == NULL), nr = sym ? n : m;
+  const double sw2 = a->sw * a->sw, alpha = sw2 / p;
+  double *g = malloc(sizeof(double) * ((size_t) n + (sym ? 0 : m)));
+  if (!g) return NTK_ERR_ALLOC;
+  double *gx = g, *gz = sym ? NULL : g + n;
+  row_sqnorms(X, n, p, gx);
+  for (int i = 0; i < n; i++) gx[i] = alpha * gx[i];
+  if (!sym) {
+    row_sqnorms(Z, m, p, gz);
+    for (int i = 0; i < m; i++) gz[i] = alpha * gz[i];
+  }
+  const double zero = 0.0;
+  int status = NTK_OK;
+  /* phase 1: Sigma0 - sb^2 by BLAS, block of columns by block (rows j0.. when symmetric);
+   * all BLAS first, then all OpenMP work, so that the BLAS library's own threads have
+   * finished spinning before the recursion's threads start */
+  for (int j0 = 0; j0 < n && status == NTK_OK; j0 += NTK_ANALYTIC_BLOCK) {
+    int b = n - j0 < NTK_ANALYTIC_BLOCK ? n - j0 : NTK_ANALYTIC_BLOCK;
+    int r0 = sym ? j0 : 0, rows = nr - r0;
+    const double *A = sym ? X + r0 : Z;
+    F77_CALL(dgemm)("N", "T", &rows, &b, &p, &alpha, A, &nr, X + j0, &n, &zero,
+                    K + (size_t) j0 * nr + r0, &nr FCONE FCONE);
+    if (j0 + b < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
+  }
+  if (status == NTK_OK) status = ntk_analytic_from_gram(n, m, gx, gz, a, K, diag_rows);
+  free(g);
   return status;
 }

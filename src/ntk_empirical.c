@@ -33,21 +33,27 @@ size_t ntk_weights_length(int p, int width, int depth)
 
 /* Forward and backward pass of the network for the n x p inputs X.  A, D: L blocks of
  * n x w each (A_l = relu(H_l), D_l = df/dH_l).  Cost O(n p w + 2 n w^2 (L - 1)). */
+/* The first layer's pre-activations without bias, H1 = sw X W1' / sqrt(p), are computed
+ * here from X and W1, or copied from H1 when given (X and W1 then unused); rest: the
+ * weights after W1 (b1, W2, ...). */
 static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
-                     const double *weights, double *A, double *D, int nthreads)
+                     const double *W1, const double *rest, const double *H1,
+                     double *A, double *D, int nthreads)
 {
   const int L = a->depth;
   const double sw = a->sw, sb = a->sb, zero = 0.0;
   const size_t nw = (size_t) n * w;
-  const double *W = weights;
-  const double *bias = W + (size_t) w * p;
+  const double *W = W1;
+  const double *bias = rest;
   double alpha = sw / sqrt((double) p);
   int fan = p;
   const double *in = X;
   for (int l = 0; l < L; l++) {
     double *Al = A + (size_t) l * nw;
-    F77_CALL(dgemm)("N", "T", &n, &w, &fan, &alpha, in, &n, W, &w, &zero, Al, &n
-                    FCONE FCONE);
+    if (l == 0 && H1) memcpy(Al, H1, sizeof(double) * nw);
+    else
+      F77_CALL(dgemm)("N", "T", &n, &w, &fan, &alpha, in, &n, W, &w, &zero, Al, &n
+                      FCONE FCONE);
     for (int k = 0; k < w; k++) {
       double *col = Al + (size_t) k * n, bk = sb * bias[k];
       for (int i = 0; i < n; i++) {
@@ -74,7 +80,7 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
   }
   for (int l = L - 2; l >= 0; l--) {
     /* W_{l+2} in 1-based terms: the weights of hidden layer l + 1 (0-based) */
-    const double *Wn = weights + (size_t) w * p + w + (size_t) l * ((size_t) w * w + w);
+    const double *Wn = rest + w + (size_t) l * ((size_t) w * w + w);
     double *Dl = D + (size_t) l * nw, *Al = A + (size_t) l * nw;
     F77_CALL(dgemm)("N", "N", &n, &w, &w, &g, D + (size_t) (l + 1) * nw, &n, Wn, &w,
                     &zero, Dl, &n FCONE FCONE);
@@ -87,9 +93,9 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
 
 /* Row-wise kernel diagonal from a pass: d <- (acc ? d : 0) + scale * k(x_i, x_i).
  * Cost O(n p + n w L). */
-static void pass_diag(const double *X, int n, int p, int w, const ntk_arch *a,
-                      const double *A, const double *D, double scale, int acc,
-                      double *d, double *tmp_in, double *tmp_d)
+static void pass_diag(const double *X, const double *xnorm, int n, int p, int w,
+                      const ntk_arch *a, const double *A, const double *D, double scale,
+                      int acc, double *d, double *tmp_in, double *tmp_d)
 {
   const int L = a->depth;
   const double sw2 = a->sw * a->sw, sb2 = a->sb * a->sb;
@@ -99,10 +105,13 @@ static void pass_diag(const double *X, int n, int p, int w, const ntk_arch *a,
   for (int l = 0; l <= L; l++) {
     const double *in = l == 0 ? X : A + (size_t) (l - 1) * nw;
     int fan = l == 0 ? p : w;
-    for (int i = 0; i < n; i++) tmp_in[i] = 0.0;
-    for (int k = 0; k < fan; k++) {
-      const double *col = in + (size_t) k * n;
-      for (int i = 0; i < n; i++) tmp_in[i] += col[i] * col[i];
+    if (l == 0 && xnorm) memcpy(tmp_in, xnorm, sizeof(double) * n);
+    else {
+      for (int i = 0; i < n; i++) tmp_in[i] = 0.0;
+      for (int k = 0; k < fan; k++) {
+        const double *col = in + (size_t) k * n;
+        for (int i = 0; i < n; i++) tmp_in[i] += col[i] * col[i];
+      }
     }
     if (l == L) {              /* read-out */
       for (int i = 0; i < n; i++) out[i] += sw2 * tmp_in[i] / w + sb2;
@@ -139,21 +148,28 @@ int ntk_empirical_diag(const double *X, int n, int p, int width, const ntk_arch 
   double *A = malloc(sizeof(double) * (2 * L * nw + 3 * (size_t) n));
   if (!A) return NTK_ERR_ALLOC;
   double *D = A + L * nw, *tmp = D + L * nw;
-  net_pass(X, n, p, width, a, weights, A, D, ntk_threads(a->nthreads));
-  pass_diag(X, n, p, width, a, A, D, scale, accumulate, d, tmp, tmp + 2 * (size_t) n);
+  net_pass(X, n, p, width, a, weights, weights + (size_t) width * p, NULL, A, D,
+           ntk_threads(a->nthreads));
+  pass_diag(X, NULL, n, p, width, a, A, D, scale, accumulate, d, tmp, tmp + 2 * (size_t) n);
   free(A);
   return NTK_OK;
 }
 
 /* See ntkgen.h.  Cost O(n p w + n w^2 L + n^2 w L) (half of the Gram flops when
  * symmetric); memory K plus 2 L (n + m) w activations and 2 n * block Gram buffers. */
-int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int width,
-                  const ntk_arch *a, const double *weights, double scale, int accumulate,
-                  double *K, double *diag_rows)
+/* The kernel from the inputs X, Z and the weights W1, rest, or from a precomputed first
+ * layer (pre != NULL): its H1 of X and Z, input Gram G0 (X X', lower triangle when
+ * symmetric, else Z X') and squared input norms; then X, Z, W1 are unused (NULL). */
+typedef struct {
+  const double *H1x, *H1z, *G0, *gx, *gz;
+} first_layer;
+
+static int empirical_core(const double *X, int n, const double *Z, int m, int sym, int p,
+                          int width, const ntk_arch *a, const double *W1,
+                          const double *rest, const first_layer *pre, double scale,
+                          int accumulate, double *K, double *diag_rows, double *diag_cols)
 {
-  int st = check_args(X, n, Z, m, p, width, a, weights);
-  if (st != NTK_OK || !K) return st != NTK_OK ? st : NTK_ERR_ARG;
-  const int L = a->depth, w = width, sym = (Z == NULL), nr = sym ? n : m;
+  const int L = a->depth, w = width, nr = sym ? n : m;
   const int nthreads = ntk_threads(a->nthreads);
   const double sw2 = a->sw * a->sw, sb2 = a->sb * a->sb, one = 1.0, zero = 0.0;
   const size_t nw = (size_t) n * w, mw = sym ? 0 : (size_t) m * w;
@@ -164,9 +180,10 @@ int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int wid
   double *AX = mem, *DX = AX + L * nw, *AZ = DX + L * nw, *DZ = AZ + L * mw;
   double *G1 = DZ + L * mw, *G2 = G1 + (size_t) nr * B, *tmp = G2 + (size_t) nr * B;
 
-  net_pass(X, n, p, w, a, weights, AX, DX, nthreads);
-  if (!sym) net_pass(Z, m, p, w, a, weights, AZ, DZ, nthreads);
+  net_pass(X, n, p, w, a, W1, rest, pre ? pre->H1x : NULL, AX, DX, nthreads);
+  if (!sym) net_pass(Z, m, p, w, a, W1, rest, pre ? pre->H1z : NULL, AZ, DZ, nthreads);
   const double *AR = sym ? AX : AZ, *DR = sym ? DX : DZ, *R0 = sym ? X : Z;
+  const double *nR = pre ? (sym ? pre->gx : pre->gz) : NULL;
   int status = ntk_interrupt_pending() ? NTK_ERR_INTERRUPTED : NTK_OK;
 
   for (int j0 = 0; j0 < n && status == NTK_OK; j0 += B) {
@@ -177,8 +194,11 @@ int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int wid
       const double *inR = l == 0 ? R0 : AR + (size_t) (l - 1) * (sym ? nw : mw);
       const double *inX = l == 0 ? X : AX + (size_t) (l - 1) * nw;
       int fan = l == 0 ? p : w;
-      F77_CALL(dgemm)("N", "T", &rows, &b, &fan, &one, inR + r0, &nr, inX + j0, &n,
-                      &zero, G1, &rows FCONE FCONE);
+      /* layer 0 from the precomputed Gram: column j0 + jj at G0 + (j0 + jj) nr + r0 */
+      const int g0 = (l == 0 && pre);
+      if (!g0)
+        F77_CALL(dgemm)("N", "T", &rows, &b, &fan, &one, inR + r0, &nr, inX + j0, &n,
+                        &zero, G1, &rows FCONE FCONE);
       double ca = sw2 / fan;
       if (l < L) {
         const double *dR = DR + (size_t) l * (sym ? nw : mw), *dX = DX + (size_t) l * nw;
@@ -189,7 +209,8 @@ int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int wid
       for (int jj = 0; jj < b; jj++) {
         int j = j0 + jj, i0 = sym ? jj : 0;     /* local row index start */
         double *col = K + (size_t) j * nr + r0;
-        const double *g1 = G1 + (size_t) jj * rows, *g2 = G2 + (size_t) jj * rows;
+        const double *g1 = g0 ? pre->G0 + (size_t) j * nr + r0 : G1 + (size_t) jj * rows;
+        const double *g2 = G2 + (size_t) jj * rows;
         if (l < L) {
           if (first) for (int i = i0; i < rows; i++) col[i] = scale * (ca * g1[i] + sb2) * g2[i];
           else for (int i = i0; i < rows; i++) col[i] += scale * (ca * g1[i] + sb2) * g2[i];
@@ -203,8 +224,45 @@ int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int wid
   if (status == NTK_OK) {
     if (sym) ntk_mirror_lower(K, n, nthreads);
     if (diag_rows)
-      pass_diag(R0, nr, p, w, a, AR, DR, scale, accumulate, diag_rows, tmp, tmp + 2 * (size_t) nr);
+      pass_diag(R0, nR, nr, p, w, a, AR, DR, scale, accumulate, diag_rows, tmp,
+                tmp + 2 * (size_t) nr);
+    if (diag_cols) {
+      double *t2 = malloc(sizeof(double) * 3 * (size_t) n);
+      if (!t2) status = NTK_ERR_ALLOC;
+      else {
+        pass_diag(X, pre ? pre->gx : NULL, n, p, w, a, AX, DX, scale, accumulate, diag_cols,
+                  t2, t2 + 2 * (size_t) n);
+        free(t2);
+      }
+    }
   }
   free(mem);
   return status;
+}
+
+int ntk_empirical(const double *X, int n, const double *Z, int m, int p, int width,
+                  const ntk_arch *a, const double *weights, double scale, int accumulate,
+                  double *K, double *diag_rows)
+{
+  int st = check_args(X, n, Z, m, p, width, a, weights);
+  if (st != NTK_OK || !K) return st != NTK_OK ? st : NTK_ERR_ARG;
+  return empirical_core(X, n, Z, m, Z == NULL, p, width, a, weights,
+                        weights + (size_t) width * p, NULL, scale, accumulate, K, diag_rows,
+                        NULL);
+}
+
+/* See ntkgen.h. */
+int ntk_empirical_first_layer(int n, int m, int p, int width, const ntk_arch *a,
+                              const double *H1x, const double *H1z, const double *G0,
+                              const double *gx, const double *gz, const double *rest,
+                              double scale, int accumulate, double *K, double *diag_rows,
+                              double *diag_cols)
+{
+  if (!a || n < 1 || p < 1 || width < 1 || a->depth < 1 || a->nthreads < 1 ||
+      !(a->sw >= 0) || !(a->sb >= 0) || !H1x || !G0 || !gx || !rest || !K ||
+      (H1z && (m < 1 || !gz)))
+    return NTK_ERR_ARG;
+  first_layer pre = {H1x, H1z, G0, gx, gz};
+  return empirical_core(NULL, n, NULL, m, H1z == NULL, p, width, a, NULL, rest, &pre,
+                        scale, accumulate, K, diag_rows, diag_cols);
 }

@@ -236,6 +236,91 @@ int ntk_standardize(const double *X, int n, int p, const int *keep, int pk,
 int ntk_normalize(double *K, int m, int n, const double *dr, const double *dc,
                   double scale, int symmetric, int nthreads);
 
+/* ---- PLINK 1 binary genotypes (plink.c) ----------------------------------------------
+ * .bed: bytes 0x6c 0x1b, then 0x01 (SNP-major; 0x00, sample-major, is refused), then per
+ * SNP ceil(n / 4) bytes of 2-bit codes, lowest bits first: 00 homozygous A1 (count 2),
+ * 01 missing, 10 heterozygous (1), 11 homozygous A2 (0); the size is exactly
+ * 3 + p ceil(n / 4).  Genotypes are decoded as counts of A1 (PLINK --recode A).  Routines
+ * that touch a file return NTK_ERR_IO with *why set to one of these reasons; they close
+ * the file and free their buffers on every path. */
+enum { NTK_BED_OK = 0, NTK_BED_OPEN = 1, NTK_BED_MAGIC = 2, NTK_BED_SAMPLE_MAJOR = 3,
+       NTK_BED_MODE = 4, NTK_BED_SIZE = 5, NTK_BED_READ = 6, NTK_BED_WRITE = 7 };
+
+/* A source of genotypes: a .bed file (path) or an in-memory n x ncol matrix of counts
+ * (mat, NaN missing).  The SNPs used are snp[0..nsnp-1] (0-based rows of the .bed or
+ * columns of mat), each flipped to 2 - count where flip[k] != 0 (flip may be NULL);
+ * the individuals used are ind[0..n-1] (0-based .fam lines; NULL: all, n == n_file). */
+typedef struct {
+  const char *path;
+  int n_file, p_file;        /* .fam and .bim line counts (file only) */
+  int n;                     /* individuals used */
+  const int *ind;
+  const int *snp;
+  const unsigned char *flip;
+  const double *mat;
+} ntk_geno_src;
+
+/* First-layer pre-activations of an empirical network, accumulated while streaming:
+ * HX (n x width) = alpha X_s W1' (HZ likewise for Z), with W1 (width x p, column-major)
+ * drawn block by block, SNP column after SNP column, by draw(ctx, out, len): the order
+ * of the whole W1, so the network is the one the in-memory path draws. */
+typedef struct {
+  int width;
+  double alpha;
+  double *HX, *HZ;
+  int (*draw)(void *ctx, double *out, size_t len);
+  void *ctx;
+} ntk_geno_h1;
+
+/* Kernels from a first layer computed elsewhere (ntk_analytic.c, ntk_empirical.c), for
+ * the streaming path.  Analytic: K holds on entry G = sw^2 X X' / p (lower triangle when
+ * gz == NULL, symmetric) or sw^2 Z X' / p (m x n); gx[i] = sw^2 |x_i|^2 / p, gz likewise;
+ * on exit K is the kernel as ntk_analytic() gives it (ntk_analytic() is phase 1 + this).
+ * Cost O(n^2 L / 2) or O(m n L). */
+int ntk_analytic_from_gram(int n, int m, const double *gx, const double *gz,
+                           const ntk_arch *a, double *K, double *diag_rows);
+/* d[i] = k(x_i, x_i) from gx as above.  Cost O(n L). */
+int ntk_analytic_diag_gram(int n, const double *gx, const ntk_arch *a, double *d);
+/* Empirical kernel as ntk_empirical() from the first layer's pre-activations without
+ * bias H1x = sw X W1' / sqrt(p) (n x w; H1z m x w, NULL when symmetric), the input Gram
+ * G0 = X X' (lower triangle when symmetric, else Z X' m x n), the squared input norms gx,
+ * gz, and the weights after W1 (`rest`: b1, W2, b2, ..., v, c).  diag_cols (n, may be
+ * NULL) <- (accumulate ? : 0) + scale k(x_i, x_i), like diag_rows for the rows. */
+int ntk_empirical_first_layer(int n, int m, int p, int width, const ntk_arch *a,
+                              const double *H1x, const double *H1z, const double *G0,
+                              const double *gx, const double *gz, const double *rest,
+                              double scale, int accumulate, double *K, double *diag_rows,
+                              double *diag_cols);
+/* Asks the OS (Linux madvise) to back a large, not yet touched buffer with huge pages:
+ * first-touch page faults of a dense genotype matrix cost more than decoding it. */
+void ntk_hint_hugepages(void *p, size_t bytes);
+/* Checks the .bed of n individuals and p SNPs (magic, mode, size).  *size: its size in
+ * bytes (-1 when unknown).  Cost O(1). */
+int ntk_bed_check(const char *path, int n, int p, int *why, double *size);
+/* out (n x nsnp) <- counts of the source's SNPs, missing -> na.  Cost O(n nsnp). */
+int ntk_bed_read(const ntk_geno_src *src, int nsnp, double na, double *out, int nthreads,
+                 int *why);
+/* Writes the n x p counts G (0, 1, 2, NaN missing; anything else: NTK_ERR_ARG) as a .bed. */
+int ntk_bed_write(const char *path, const double *G, int n, int p, int *why);
+/* cnt (4 x nsnp): hom A1, het, hom A2, missing per SNP; miss_ind (n, may be NULL):
+ * missing genotypes per individual.  File sources only.  Cost O(n nsnp), memory O(block). */
+int ntk_bed_counts(const ntk_geno_src *src, int nsnp, int *cnt, int *miss_ind, int *why);
+/* Hardy-Weinberg exact test (Wigginton et al. 2005); work: 2 (het + hom1 + hom2) + 2. */
+int ntk_hwe_exact(int het, int hom1, int hom2, double *work, double *pvalue);
+/* Per-SNP mean, sd and nobs exactly as ntk_col_moments() on the dense matrix, streamed
+ * in blocks of `block` SNPs.  Cost O(n nsnp), memory O(n block). */
+int ntk_geno_moments(const ntk_geno_src *src, int nsnp, int block, double *mean, double *sd,
+                     int *nobs, int nthreads, int *why);
+/* Streams the p SNPs of X (and Z), standardised as ntk_standardize() does with center /
+ * scale (NA -> 0), in blocks of `block` SNPs: K (may be NULL) <- alpha X_s X_s' (lower
+ * triangle, n x n) or alpha Z_s X_s' (m x n); gx[i] <- alpha |x_s,i|^2, gz likewise;
+ * miss[0], miss[1] <- missing genotypes met in X, Z; h1 (may be NULL): see above.
+ * why: 2 ints, the reason and which source failed (0 X, 1 Z).
+ * Cost O(n^2 p / 2) or O(m n p) (+ O((n + m) p w) with h1); memory O((n + m) block). */
+int ntk_geno_gram(const ntk_geno_src *X, const ntk_geno_src *Z, int p, const double *center,
+                  const double *scale, double alpha, int block, int nthreads, double *K,
+                  double *gx, double *gz, double *miss, ntk_geno_h1 *h1, int *why);
+
 #ifdef NTKGEN_CUDA
 /* ---- CUDA path (ntk_cuda.cu): same contracts as the CPU routines above -------------- */
 int ntk_cuda_device_count(void);   /* >= 0; 0 when the driver reports none or fails */

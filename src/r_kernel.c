@@ -157,17 +157,7 @@ SEXP C_ntk_kernel(SEXP X, SEXP Z, SEXP kind_, SEXP depth_, SEXP width_, SEXP sw_
                        a.nthreads);
     ntk_stop_on_status(st, "ntk_normalize", 0);
   }
-  {
-    /* the points' own kernel values k(z_i, z_i) after normalisation (test rows: what the
-     * prediction error variance of a BLUP needs; a training kernel: its diagonal, the
-     * fingerprint by which a recipe recognises its kernel after arithmetic on it) */
-    SEXP dg = PROTECT(allocVector(REALSXP, nr)); nprot++;
-    for (int i = 0; i < nr; i++)
-      REAL(dg)[i] = sym ? REAL(K)[(size_t) i * (n + 1)] :
-                    normalize == NTK_NORM_NONE ? dr[i] :
-                    (dr[i] > 0 ? (normalize == NTK_NORM_PAPER ? 1.0 / p : 1.0) : 0.0);
-    setAttrib(K, install("diag"), dg);
-  }
+  ntk_attach_diag(K, nr, n, sym, dr, normalize, p);
   if (!isNull(dimnames)) setAttrib(K, R_DimNamesSymbol, dimnames);
   if (!isNull(settings)) setAttrib(K, install("ntk"), settings);
   UNPROTECT(nprot);

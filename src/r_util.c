@@ -113,3 +113,15 @@ SEXP C_codes(void)
   UNPROTECT(6);
   return out;
 }
+
+/* See r_util.h. */
+void ntk_attach_diag(SEXP K, int nr, int n, int sym, const double *dr, int normalize, int p)
+{
+  SEXP dg = PROTECT(allocVector(REALSXP, nr));
+  for (int i = 0; i < nr; i++)
+    REAL(dg)[i] = sym ? REAL(K)[(size_t) i * (n + 1)] :
+                  normalize == NTK_NORM_NONE ? dr[i] :
+                  (dr[i] > 0 ? (normalize == NTK_NORM_PAPER ? 1.0 / p : 1.0) : 0.0);
+  setAttrib(K, install("diag"), dg);
+  UNPROTECT(1);
+}

@@ -19,6 +19,10 @@ double ntk_arg_double(SEXP x, const char *arg);
 int ntk_arg_int(SEXP x, const char *arg);
 /* a numeric (double) matrix; returns its dims through nr, nc */
 void ntk_arg_matrix(SEXP x, const char *arg, int *nr, int *nc);
+/* Attribute "diag" of a kernel K (nr x n): the points' own kernel values k(z_i, z_i) after
+ * normalisation (test rows: from dr, their unnormalised values; a symmetric kernel: its
+ * diagonal, the fingerprint by which a recipe recognises its kernel after arithmetic). */
+void ntk_attach_diag(SEXP K, int nr, int n, int sym, const double *dr, int normalize, int p);
 /* Maps an R list made by ntk_spectral() onto the core struct (pointers into the list). */
 void ntk_arg_spectral(SEXP x, ntk_spectral *s);
 #endif
