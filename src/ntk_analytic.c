@@ -20,7 +20,7 @@
 #include "ntkgen.h"
 #include "ntk_omp.h"
 
-#define NTK_PI 3.141592653589793238462643383279502884
+#include "ntk_layer.h"
 #define NTK_ANALYTIC_BLOCK 512
 
 /* Per-point diagonal recursion.  s0 = Sigma0(x, x).  Writes sq[l * ld] =
@@ -83,10 +83,6 @@ static inline double ntk_acos(double x)
 }
 
 #define NTK_CHUNK 128
-/* |c| within a few ulp of 1 is snapped to +-1 (and so clamped to [-1, 1]): acos is
- * infinitely ill-conditioned there, and without the snap two identical rows, whose c
- * differs from 1 only by rounding, would get t ~ 1e-8 instead of 0. */
-#define NTK_C_SNAP (1.0 - 8.0 * 2.220446049250313e-16)
 
 /* The recursion for entries rows i0..i1-1 of column j: col[i] holds Sigma0 - sb^2 on
  * entry and Theta_L on exit.  sq, isq: layer-major per-point diagonal roots of the rows
@@ -112,13 +108,8 @@ static void ntk_column(double *col, int i0, int i1, int L, double k1, double sb2
 #pragma omp simd
 #endif
       for (int i = 0; i < len; i++) {
-        double c = sig[i] * isqi[i] * iaj;
-        c = c > NTK_C_SNAP ? 1.0 : (c < -NTK_C_SNAP ? -1.0 : c);
-        double pt = NTK_PI - ntk_acos(c);
-        double sn = sqrt((1.0 - c) * (1.0 + c));
-        double sg = aj * sqi[i] * (sn + pt * c) + sb2;
-        sig[i] = sg;
-        th[i] = th[i] * k1 * pt + sg;
+        double c = ntk_layer_cos(sig[i] * isqi[i] * iaj);
+        ntk_layer_step(c, NTK_PI - ntk_acos(c), aj * sqi[i], k1, sb2, sig + i, th + i);
       }
     }
     for (int i = 0; i < len; i++) col[c0 + i] = th[i];

@@ -17,7 +17,7 @@ extern "C" {
 #include "ntkgen.h"
 }
 
-#define NTK_CU_PI 3.14159265358979323846
+#include "ntk_layer.h"
 #define NTK_CU_THREADS 256
 #define NTK_CU_MAX_BLOCKS 65535u
 #ifndef NTK_CU_MARGIN               /* device memory left for cuBLAS and the driver */
@@ -27,22 +27,18 @@ extern "C" {
 /* ---- device helpers ------------------------------------------------------------- */
 
 /* One step of the ReLU arc-cosine recursion for an off-diagonal pair: updates sigma
- * (the pre-activation covariance) and theta.  sxx, syy: the pair's own variances at
- * this layer.  A zero variance gives c = 0 (no NaN). */
+ * (the pre-activation covariance) and theta by the step shared with the CPU path
+ * (ntk_layer.h).  sxx, syy: the pair's own variances at this layer.  A zero variance
+ * gives c = 0 (no NaN). */
 __host__ __device__ static inline void ntk_relu_step(double *sigma, double *theta,
                                                      double sxx, double syy,
                                                      double sw2, double sb2)
 {
   double prod = sxx * syy;
   double nrm = prod > 0.0 ? sqrt(prod) : 0.0;
-  double c = nrm > 0.0 ? *sigma / nrm : 0.0;
-  if (c > 1.0) c = 1.0;
-  if (c < -1.0) c = -1.0;
-  double t = acos(c);
-  double s_new = sw2 * nrm * (sin(t) + (NTK_CU_PI - t) * c) / (2.0 * NTK_CU_PI) + sb2;
-  double sdot = sw2 * (NTK_CU_PI - t) / (2.0 * NTK_CU_PI);
-  *theta = *theta * sdot + s_new;
-  *sigma = s_new;
+  double c = ntk_layer_cos(nrm > 0.0 ? *sigma / nrm : 0.0);
+  double k1 = sw2 / (2.0 * NTK_PI);
+  ntk_layer_step(c, NTK_PI - acos(c), k1 * nrm, k1, sb2, sigma, theta);
 }
 
 /* Analytic NTK of a pair from Sigma0(x, y) = s0 and the own variances sx0, sy0. */
@@ -378,7 +374,7 @@ extern "C" int ntk_cuda_device_count(void)
 static int check_common(const double *X, int n, const double *Z, int m, int p,
                         const ntk_arch *a, double *K)
 {
-  if (X == NULL || K == NULL || a == NULL || n < 1 || p < 1 || a->depth < 1) return 0;
+  if (X == NULL || K == NULL || a == NULL || n < 1 || p < 1 || a->depth < 0) return 0;
   if (Z != NULL && m < 1) return 0;
   if (!(a->sw >= 0.0) || !(a->sb >= 0.0)) return 0;
   return 1;
