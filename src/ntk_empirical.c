@@ -38,7 +38,7 @@ size_t ntk_weights_length(int p, int width, int depth)
  * weights after W1 (b1, W2, ...). */
 static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
                      const double *W1, const double *rest, const double *H1,
-                     double *A, double *D, int nthreads)
+                     double *A, double *D)
 {
   const int L = a->depth;
   const double sw = a->sw, sb = a->sb, zero = 0.0;
@@ -88,7 +88,6 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
       for (int i = 0; i < n; i++)
         if (!(Al[i + (size_t) k * n] > 0)) Dl[i + (size_t) k * n] = 0.0;
   }
-  (void) nthreads;
 }
 
 /* Row-wise kernel diagonal from a pass: d <- (acc ? d : 0) + scale * k(x_i, x_i).
@@ -148,8 +147,7 @@ int ntk_empirical_diag(const double *X, int n, int p, int width, const ntk_arch 
   double *A = malloc(sizeof(double) * (2 * L * nw + 3 * (size_t) n));
   if (!A) return NTK_ERR_ALLOC;
   double *D = A + L * nw, *tmp = D + L * nw;
-  net_pass(X, n, p, width, a, weights, weights + (size_t) width * p, NULL, A, D,
-           ntk_threads(a->nthreads));
+  net_pass(X, n, p, width, a, weights, weights + (size_t) width * p, NULL, A, D);
   pass_diag(X, NULL, n, p, width, a, A, D, scale, accumulate, d, tmp, tmp + 2 * (size_t) n);
   free(A);
   return NTK_OK;
@@ -180,8 +178,8 @@ static int empirical_core(const double *X, int n, const double *Z, int m, int sy
   double *AX = mem, *DX = AX + L * nw, *AZ = DX + L * nw, *DZ = AZ + L * mw;
   double *G1 = DZ + L * mw, *G2 = G1 + (size_t) nr * B, *tmp = G2 + (size_t) nr * B;
 
-  net_pass(X, n, p, w, a, W1, rest, pre ? pre->H1x : NULL, AX, DX, nthreads);
-  if (!sym) net_pass(Z, m, p, w, a, W1, rest, pre ? pre->H1z : NULL, AZ, DZ, nthreads);
+  net_pass(X, n, p, w, a, W1, rest, pre ? pre->H1x : NULL, AX, DX);
+  if (!sym) net_pass(Z, m, p, w, a, W1, rest, pre ? pre->H1z : NULL, AZ, DZ);
   const double *AR = sym ? AX : AZ, *DR = sym ? DX : DZ, *R0 = sym ? X : Z;
   const double *nR = pre ? (sym ? pre->gx : pre->gz) : NULL;
   int status = ntk_interrupt_pending() ? NTK_ERR_INTERRUPTED : NTK_OK;
