@@ -209,10 +209,16 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
     settings$rng_state <- get(".Random.seed", envir = globalenv(), inherits = FALSE)
   }
   rm(X, Z)
+  # a labelled bar with ETA for kernels of about a second and more (interactive only)
+  work <- as.numeric(if (m > 0) m else nrow(prep$X)) * nrow(prep$X) *
+    (prep$p + 10 * depth + if (kind == "empirical") width * depth else 0)
+  with_progress_bar(sprintf("%s %d x %d", if (kind == "grm") "grm" else "ntk_kernel",
+                            if (m > 0) m else nrow(prep$X), nrow(prep$X)),
+                    show = progress_default() && work > 2e10,
   .Call(C_ntk_kernel, prep$X, prep$Z, ntk_code("kernel_kind", kind), as.integer(depth),
         if (is.finite(width)) as.integer(width) else 0L, as.double(sigma_w),
         as.double(sigma_b), as.integer(n_init), ntk_code("normalize", normalize),
-        as.integer(threads), as.integer(dev == "cuda"), settings, dn)
+        as.integer(threads), as.integer(dev == "cuda"), settings, dn))
 }
 
 # Standardise X (and Z with X's column means and sds): drops constant columns with a

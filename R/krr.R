@@ -338,7 +338,9 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
       # criteria on y / sd(y), mapped back: mean squared errors neither over- nor
       # underflow for phenotypes of any magnitude
       sy <- krr_y_scale(yo)
-      cv <- .Call(C_krr_cv, K, y / sy, fo$fold0, fo$nfolds, D, gls, lambda)
+      cv <- with_progress_bar(sprintf("ntk_krr %d-fold CV", fo$nfolds),
+                              show = progress_default() && nobs >= 2000L,
+                              .Call(C_krr_cv, K, y / sy, fo$fold0, fo$nfolds, D, gls, lambda))
       cv <- list(cvraw = matrix(cv$cvraw, fo$nfolds, nlam), pred = matrix(cv$pred, n, nlam),
                  sy = sy)
     } else {

@@ -696,12 +696,16 @@ plink_stream <- function(hx, Z, settings, center, scale, threads) {
   settings$genotypes <- hx
   dn <- list(if (m > 0) zids else plink_ids(hx), plink_ids(hx))
   grm_kind <- kind == "grm"
-  K <- .Call(C_geno_kernel, xsrc, zsrc, as.double(center), as.double(scale),
-             ntk_code("kernel_kind", kind), as.integer(if (grm_kind) 0L else settings$depth),
-             if (kind == "empirical") as.integer(w) else 0L,
-             as.double(settings$sigma_w), as.double(settings$sigma_b),
-             as.integer(settings$n_init), ntk_code("normalize", settings$normalize),
-             as.integer(threads), as.integer(blk), settings, dn)
+  nr <- length(dn[[1L]])
+  K <- with_progress_bar(sprintf("%s from %s, %d x %d", if (grm_kind) "grm" else "ntk_kernel",
+                                 basename(hx$prefix %||% "file"), nr, length(dn[[2L]])),
+                         show = progress_default() && as.numeric(nr) * length(dn[[2L]]) > 4e6,
+    .Call(C_geno_kernel, xsrc, zsrc, as.double(center), as.double(scale),
+          ntk_code("kernel_kind", kind), as.integer(if (grm_kind) 0L else settings$depth),
+          if (kind == "empirical") as.integer(w) else 0L,
+          as.double(settings$sigma_w), as.double(settings$sigma_b),
+          as.integer(settings$n_init), ntk_code("normalize", settings$normalize),
+          as.integer(threads), as.integer(blk), settings, dn))
   miss <- attr(K, "missing")
   attr(K, "missing") <- NULL
   if (miss[1L] > 0)

@@ -244,3 +244,21 @@ align_covariates <- function(X, given, train, arg = "X_new") {
              "); it has ", paste(colnames(X), collapse = ", "), ".")
   X[, pos, drop = FALSE]
 }
+
+# Runs `expr` (a long .Call) with a labelled cli progress bar with ETA fed by the compiled
+# code between its blocks (ntk_progress()), when `show` and cli is installed; the bar is
+# removed however the call ends.
+with_progress_bar <- function(label, expr, show = progress_default()) {
+  if (!isTRUE(show) || !requireNamespace("cli", quietly = TRUE)) return(expr)
+  env <- environment()
+  id <- cli::cli_progress_bar(name = label, total = 100L, clear = TRUE, .envir = env,
+    format = "{cli::pb_name} {cli::pb_bar} {cli::pb_percent} | ETA {cli::pb_eta}")
+  .Call(C_progress_set, function(fraction)
+    cli::cli_progress_update(id = id, set = max(0, min(100, round(100 * fraction))),
+                             .envir = env))
+  on.exit({
+    .Call(C_progress_set, NULL)
+    cli::cli_progress_done(id = id, .envir = env)
+  }, add = TRUE)
+  expr
+}

@@ -10,6 +10,7 @@ extern SEXP C_spectral_quad(SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
 extern SEXP C_codes(void);
+extern SEXP C_progress_set(SEXP);
 extern SEXP C_matrix_scan(SEXP);
 /* r_cuda.c */
 extern SEXP C_cuda_device_count(void);
@@ -49,6 +50,7 @@ static const R_CallMethodDef CallEntries[] = {
   {"build_info", (DL_FUNC) &C_build_info,  0},
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
   {"codes", (DL_FUNC) &C_codes, 0},
+  {"progress_set", (DL_FUNC) &C_progress_set, 1},
   {"matrix_scan", (DL_FUNC) &C_matrix_scan, 1},
   /* r_cuda.c */
   {"cuda_device_count", (DL_FUNC) &C_cuda_device_count, 0},

@@ -277,6 +277,7 @@ int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold,
     free(alpha); alpha = NULL;
     free(Kvt); Kvt = NULL;
     free(P); P = NULL;
+    ntk_progress((double) f / nfolds);
     if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
   }
 

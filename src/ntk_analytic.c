@@ -213,6 +213,7 @@ int ntk_analytic_from_gram(int n, int m, const double *gx, const double *gz,
           }
       }
     }
+    ntk_progress(0.5 + 0.5 * (double) jend / n);
     if (jend < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
   }
   if (status == NTK_OK) {
@@ -254,6 +255,7 @@ int ntk_analytic(const double *X, int n, const double *Z, int m, int p,
     const double *A = sym ? X + r0 : Z;
     F77_CALL(dgemm)("N", "T", &rows, &b, &p, &alpha, A, &nr, X + j0, &n, &zero,
                     K + (size_t) j0 * nr + r0, &nr FCONE FCONE);
+    ntk_progress(0.5 * (double) (j0 + b) / n);
     if (j0 + b < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
   }
   if (status == NTK_OK) status = ntk_analytic_from_gram(n, m, gx, gz, a, K, diag_rows);

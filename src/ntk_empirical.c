@@ -217,6 +217,7 @@ static int empirical_core(const double *X, int n, const double *Z, int m, int sy
         }
       }
     }
+    ntk_progress((double) (j0 + b) / n);
     if (j0 + b < n && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
   }
   if (status == NTK_OK) {

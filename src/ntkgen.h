@@ -37,6 +37,11 @@ const char *ntk_status_message(int status);
  * inside a parallel region), clean up, and return NTK_ERR_INTERRUPTED. */
 int ntk_interrupt_pending(void);
 
+/* Reports the fraction done (0..1) of the running call to the R session's progress bar,
+ * when one is set (r_util.c; throttled, a no-op otherwise).  Main thread only, like
+ * ntk_interrupt_pending(), between blocks. */
+void ntk_progress(double fraction);
+
 /* Number of threads to use: requested (>= 1) capped by the OpenMP thread limit and the
  * number of processors; 1 without OpenMP. */
 int ntk_threads(int requested);

@@ -234,6 +234,7 @@ int ntk_bed_read(const ntk_geno_src *src, int nsnp, double na, double *out, int 
   for (int k0 = 0; k0 < nsnp && st == NTK_OK; k0 += B) {
     int nb = nsnp - k0 < B ? nsnp - k0 : B;
     st = stream_block(&s, k0, nb, out + (size_t) k0 * src->n, nt, why);
+    ntk_progress((double) (k0 + nb) / nsnp);
     if (st == NTK_OK && k0 + nb < nsnp && ntk_interrupt_pending()) st = NTK_ERR_INTERRUPTED;
   }
   stream_close(&s);
@@ -295,6 +296,7 @@ int ntk_bed_counts(const ntk_geno_src *src, int nsnp, int *cnt, int *miss_ind, i
       int *o = cnt + 4 * (size_t) (k0 + k);
       o[0] = c[0]; o[1] = c[2]; o[2] = c[3]; o[3] = c[1];
     }
+    ntk_progress((double) (k0 + nb) / nsnp);
     if (st == NTK_OK && k0 + nb < nsnp && ntk_interrupt_pending()) st = NTK_ERR_INTERRUPTED;
   }
   stream_close(&s);
@@ -354,6 +356,7 @@ int ntk_geno_moments(const ntk_geno_src *src, int nsnp, int block, double *mean,
     st = stream_block(&s, k0, nb, buf, 1, why);
     /* the in-memory path's own routine, so the moments are bit-identical */
     if (st == NTK_OK) st = ntk_col_moments(buf, n, nb, mean + k0, sd + k0, nobs + k0, nthreads);
+    ntk_progress((double) (k0 + nb) / nsnp);
     if (st == NTK_OK && k0 + nb < nsnp && ntk_interrupt_pending()) st = NTK_ERR_INTERRUPTED;
   }
   stream_close(&s);
@@ -436,6 +439,7 @@ int ntk_geno_gram(const ntk_geno_src *X, const ntk_geno_src *Z, int p, const dou
         F77_CALL(dgemm)("N", "T", &m, &w, &nb, &h1->alpha, sz, &m, W1, &w, &beta, h1->HZ, &m
                         FCONE FCONE);
     }
+    ntk_progress((double) (k0 + nb) / p);
     if (k0 + nb < p && ntk_interrupt_pending()) st = NTK_ERR_INTERRUPTED;
   }
   if (st == NTK_OK) {

@@ -2,6 +2,7 @@
 #include "r_util.h"
 #include <R_ext/Utils.h>
 #include <stdio.h>
+#include <time.h>
 
 void ntk_stop_on_status(int status, const char *routine, int info)
 {
@@ -123,5 +124,36 @@ void ntk_attach_diag(SEXP K, int nr, int n, int sym, const double *dr, int norma
                   normalize == NTK_NORM_NONE ? dr[i] :
                   (dr[i] > 0 ? (normalize == NTK_NORM_PAPER ? 1.0 / p : 1.0) : 0.0);
   setAttrib(K, install("diag"), dg);
+  UNPROTECT(1);
+}
+
+/* The progress callback: an R function(fraction) set by R around a long .Call
+ * (progress_set), preserved while set; calls are throttled to one per 0.25 s. */
+static SEXP progress_cb = NULL;
+static double progress_last = 0;
+
+static double wall_seconds(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+SEXP C_progress_set(SEXP fn)
+{
+  if (progress_cb) { R_ReleaseObject(progress_cb); progress_cb = NULL; }
+  if (isFunction(fn)) { R_PreserveObject(fn); progress_cb = fn; progress_last = 0; }
+  return R_NilValue;
+}
+
+void ntk_progress(double fraction)
+{
+  if (!progress_cb) return;
+  double t = wall_seconds();
+  if (fraction < 1 && t - progress_last < 0.25) return;
+  progress_last = t;
+  SEXP call = PROTECT(lang2(progress_cb, ScalarReal(fraction)));
+  int err = 0;
+  R_tryEvalSilent(call, R_GlobalEnv, &err);
   UNPROTECT(1);
 }

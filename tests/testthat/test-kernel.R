@@ -341,3 +341,22 @@ test_that("ntk_kernel_like() rebuilds the test-by-train kernel of a training ker
   expect_error(ntk_kernel_like(strip(A), Z), "`K`")
   expect_error(ntk_kernel_like(A, Z[, 1:5]), "`newdata`")
 })
+
+test_that("long kernels report their progress to a bar fed from the compiled code", {
+  skip_if_not_installed("cli")
+  set.seed(31)
+  X <- matrix(rbinom(1200 * 50, 2, 0.3), 1200, 50)
+  seen <- numeric(0)
+  K <- ntkgen:::with_progress_bar("test", show = TRUE, {
+    .Call(ntkgen:::C_progress_set, function(f) seen <<- c(seen, f))
+    ntk_kernel(X, depth = 2, threads = 1)
+  })
+  expect_true(length(seen) >= 1L)
+  expect_true(all(seen >= 0 & seen <= 1))
+  expect_equal(max(seen), 1)
+  # the callback is cleared afterwards: a later kernel reports nothing
+  seen <- numeric(0)
+  K2 <- ntk_kernel(X, depth = 2, threads = 1)
+  expect_length(seen, 0L)
+  expect_equal(K2, K)
+})
