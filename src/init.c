@@ -30,6 +30,10 @@ extern SEXP C_weights_length(SEXP, SEXP, SEXP);
 /* r_lmm.c */
 extern SEXP C_lmm_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_lmm_fit_spectral(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* r_kare_train.c */
+extern SEXP C_kare_objective(SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_kare_analytic(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                            SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -58,6 +62,9 @@ static const R_CallMethodDef CallEntries[] = {
   /* r_lmm.c */
   {"lmm_fit", (DL_FUNC) &C_lmm_fit, 7},
   {"lmm_fit_spectral", (DL_FUNC) &C_lmm_fit_spectral, 6},
+  /* r_kare_train.c */
+  {"kare_objective", (DL_FUNC) &C_kare_objective, 4},
+  {"kare_analytic", (DL_FUNC) &C_kare_analytic, 11},
   {NULL, NULL, 0}
 };
 
