@@ -170,3 +170,13 @@ test_that("bad inputs give errors naming the argument", {
   fit <- ntk_kare(X, y, depth = 1, steps = 0, threads = 1)
   expect_error(kare_kernel(fit, newdata = X[, 1:5]), "`newdata`")
 })
+
+test_that("ntk_study() runs the ntk_kare method beside the others", {
+  st <- ntk_study(n = 60, p = 10, reps = 1, model = "ricker", seed = 3,
+                  methods = c("ntk_krr", "ntk_kare"),
+                  kare_args = list(depth = 1, steps = 5), progress = FALSE)
+  expect_setequal(as.character(st$method), c("ntk_krr", "ntk_kare"))
+  expect_true(all(is.finite(st$cor)))
+  expect_error(ntk_study(n = 60, p = 10, reps = 1, methods = "ntk_kare",
+                         kare_args = list(foo = 1), progress = FALSE), "`kare_args`")
+})
