@@ -34,6 +34,9 @@ extern SEXP C_lmm_fit_spectral(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_kare_objective(SEXP, SEXP, SEXP, SEXP);
 extern SEXP C_kare_analytic(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
                             SEXP);
+extern SEXP C_kare_network(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                           SEXP);
+extern SEXP C_kare_network_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -65,6 +68,8 @@ static const R_CallMethodDef CallEntries[] = {
   /* r_kare_train.c */
   {"kare_objective", (DL_FUNC) &C_kare_objective, 4},
   {"kare_analytic", (DL_FUNC) &C_kare_analytic, 11},
+  {"kare_network", (DL_FUNC) &C_kare_network, 11},
+  {"kare_network_kernel", (DL_FUNC) &C_kare_network_kernel, 8},
   {NULL, NULL, 0}
 };
 

@@ -314,3 +314,131 @@ done:
   free(Xm); free(mats); free(G); free(Gs); free(Gt); free(acc); free(H);
   return st;
 }
+
+/* ---- network mode (ntk_kare_network) -------------------------------------------------
+ * The network of ntk_empirical.c (layers l = 0..L-1, in_0 = X, fan_0 = p, fan_l = w):
+ *   H_l = a_l in_l W_l' + sb 1 b_l',  a_l = sw / sqrt(fan_l),  A_l = relu(H_l),
+ *   D_{L-1} = g (1 v') o M_{L-1},  D_l = g (D_{l+1} W_{l+1}) o M_l,  g = sw / sqrt(w),
+ *   K = sum_l (c_l in_l in_l' + sb^2) o (D_l D_l') + (sw^2 / w) A_{L-1} A_{L-1}' + sb^2,
+ *   c_l = sw^2 / fan_l, M_l = 1[H_l > 0] (locally constant: no gradient through it).
+ * With G = dKARE/dK (symmetric), derivations.md section 2:
+ *   Abar_{l-1} += 2 c_l (G o D_l D_l') in_l,  Dbar_l += 2 (G o (c_l in_l in_l' + sb^2)) D_l,
+ *   Abar_{L-1} += 2 (sw^2 / w) G A_{L-1};
+ * then the backward pass that made D, in reverse (l = 0..L-2, with E = g Dbar_l o M_l):
+ *   Dbar_{l+1} += E W_{l+1}',  Wbar_{l+1} += D_{l+1}' E,  and vbar = g colsums(Dbar_{L-1} o M_{L-1});
+ * and the forward pass (l = L-1..0, Hbar = Abar_l o M_l):
+ *   Wbar_l += a_l Hbar' in_l,  bbar_l = sb colsums(Hbar),  Abar_{l-1} += a_l Hbar W_l.
+ * Cost per evaluation: the kernel (ntk_empirical) O(n p w + n w^2 L + n^2 w L); KARE and G
+ * O(n^3); the adjoints 2 Grams + 2 symmetric products per layer O(n^2 (w + fan) L); the two
+ * passes backwards O(n p w + n w^2 L).  Memory: (4 L + 1) n w activations / adjoints + 4 n^2. */
+int ntk_kare_network(const double *X, int n, int p, int width, const ntk_arch *a,
+                     const double *weights, const double *y, int q, const double *Z,
+                     double z, double *kare, double *grad, double *K, int *info)
+{
+  *info = 0;
+  if (!X || !a || !weights || !y || n < 2 || p < 1 || width < 1 || a->depth < 1 ||
+      a->nthreads < 1 || !(a->sw >= 0) || !(a->sb >= 0) || !(z > 0))
+    return NTK_ERR_ARG;
+  const int L = a->depth, w = width;
+  const size_t nn = (size_t) n * n, nw = (size_t) n * w;
+  const double sw = a->sw, sb = a->sb, sw2 = sw * sw, sb2 = sb * sb;
+  int st = NTK_OK;
+  double *KL = dalloc(nn), *G = dalloc(nn), *P = NULL, *Q = NULL, *act = NULL;
+  if (!KL || !G) { st = NTK_ERR_ALLOC; goto done; }
+  st = ntk_empirical(X, n, NULL, 0, p, w, a, weights, 1.0, 0, KL, NULL);
+  if (st) goto done;
+  if (K) memcpy(K, KL, nn * sizeof(double));
+  st = ntk_kare_objective(n, KL, y, q, Z, z, kare, grad ? G : NULL, info);
+  if (st || !grad) goto done;
+  if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
+
+  P = dalloc(nn); Q = dalloc(nn); act = dalloc((4 * (size_t) L + 1) * nw);
+  if (!P || !Q || !act) { st = NTK_ERR_ALLOC; goto done; }
+  double *A = act, *D = A + L * nw, *Ab = D + L * nw, *Db = Ab + L * nw, *E = Db + L * nw;
+  memset(Ab, 0, 2 * (size_t) L * nw * sizeof(double));
+  ntk_empirical_pass(X, n, p, w, a, weights, A, D);
+  /* offsets of W_l, b_l in the weight vector; v */
+  size_t *oW = (size_t *) malloc((size_t) L * sizeof(size_t));
+  if (!oW) { st = NTK_ERR_ALLOC; goto done; }
+  oW[0] = 0;
+  for (int l = 1; l < L; l++)
+    oW[l] = (size_t) w * p + w + (size_t) (l - 1) * ((size_t) w * w + w);
+  const size_t ov = (size_t) w * p + w + (size_t) (L - 1) * ((size_t) w * w + w);
+  memset(grad, 0, ntk_weights_length(p, w, L) * sizeof(double));
+  char nt = 'N', tr = 'T', lo = 'L', left = 'L';
+  double d0 = 0.0, d1 = 1.0;
+
+  /* the kernel's adjoints, layer by layer */
+  for (int l = 0; l < L; l++) {
+    const double *in = l == 0 ? X : A + (size_t) (l - 1) * nw;
+    int fan = l == 0 ? p : w;
+    double cl = sw2 / fan;
+    F77_CALL(dsyrk)(&lo, &nt, &n, &fan, &d1, in, &n, &d0, P, &n FCONE FCONE);
+    F77_CALL(dsyrk)(&lo, &nt, &n, &w, &d1, D + (size_t) l * nw, &n, &d0, Q, &n FCONE FCONE);
+    /* P <- G o (c_l P + sb^2), Q <- G o Q (lower triangles; dsymm reads only those) */
+    for (int j = 0; j < n; j++)
+      for (int i = j; i < n; i++) {
+        size_t k = i + (size_t) j * n;
+        P[k] = G[k] * (cl * P[k] + sb2);
+        Q[k] = G[k] * Q[k];
+      }
+    double two = 2.0, twoc = 2.0 * cl;
+    F77_CALL(dsymm)(&left, &lo, &n, &w, &two, P, &n, D + (size_t) l * nw, &n, &d1,
+                    Db + (size_t) l * nw, &n FCONE FCONE);
+    if (l > 0)
+      F77_CALL(dsymm)(&left, &lo, &n, &w, &twoc, Q, &n, in, &n, &d1,
+                      Ab + (size_t) (l - 1) * nw, &n FCONE FCONE);
+    if (ntk_interrupt_pending()) { free(oW); st = NTK_ERR_INTERRUPTED; goto done; }
+  }
+  {
+    double cr = 2.0 * sw2 / w;
+    F77_CALL(dsymm)(&left, &lo, &n, &w, &cr, G, &n, A + (size_t) (L - 1) * nw, &n, &d1,
+                    Ab + (size_t) (L - 1) * nw, &n FCONE FCONE);
+  }
+  const double g = sw / sqrt((double) w);
+  /* back through the pass that made D: l = 0..L-2 */
+  for (int l = 0; l + 1 < L; l++) {
+    const double *Al = A + (size_t) l * nw, *Dbl = Db + (size_t) l * nw;
+    for (size_t k = 0; k < nw; k++) E[k] = Al[k] > 0 ? g * Dbl[k] : 0.0;
+    const double *Wn = weights + oW[l + 1];
+    F77_CALL(dgemm)(&nt, &tr, &n, &w, &w, &d1, E, &n, Wn, &w, &d1,
+                    Db + (size_t) (l + 1) * nw, &n FCONE FCONE);
+    F77_CALL(dgemm)(&tr, &nt, &w, &w, &n, &d1, D + (size_t) (l + 1) * nw, &n, E, &n, &d1,
+                    grad + oW[l + 1], &w FCONE FCONE);
+  }
+  {
+    const double *AL = A + (size_t) (L - 1) * nw, *DbL = Db + (size_t) (L - 1) * nw;
+    for (int k = 0; k < w; k++) {
+      double s = 0;
+      for (int i = 0; i < n; i++)
+        if (AL[i + (size_t) k * n] > 0) s += DbL[i + (size_t) k * n];
+      grad[ov + k] = g * s;
+    }
+    grad[ov + w] = 0.0;     /* the read-out bias does not enter the kernel */
+  }
+  /* back through the forward pass: l = L-1..0 (Hbar into E) */
+  for (int l = L - 1; l >= 0; l--) {
+    const double *in = l == 0 ? X : A + (size_t) (l - 1) * nw, *Al = A + (size_t) l * nw;
+    const double *Abl = Ab + (size_t) l * nw;
+    int fan = l == 0 ? p : w;
+    double al = sw / sqrt((double) fan);
+    for (size_t k = 0; k < nw; k++) E[k] = Al[k] > 0 ? Abl[k] : 0.0;
+    size_t ob = oW[l] + (size_t) w * fan;
+    F77_CALL(dgemm)(&tr, &nt, &w, &fan, &n, &al, E, &n, in, &n, &d1, grad + oW[l], &w
+                    FCONE FCONE);
+    for (int k = 0; k < w; k++) {
+      double s = 0;
+      for (int i = 0; i < n; i++) s += E[i + (size_t) k * n];
+      grad[ob + k] = sb * s;
+    }
+    if (l > 0)
+      F77_CALL(dgemm)(&nt, &nt, &n, &fan, &w, &al, E, &n, weights + oW[l], &w, &d1,
+                      Ab + (size_t) (l - 1) * nw, &n FCONE FCONE);
+  }
+  free(oW);
+  for (size_t k = 0, len = ntk_weights_length(p, w, L); k < len; k++)
+    if (!isfinite(grad[k])) { st = NTK_ERR_NONFINITE; break; }
+done:
+  free(KL); free(G); free(P); free(Q); free(act);
+  return st;
+}

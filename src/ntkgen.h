@@ -193,6 +193,18 @@ int ntk_kare_analytic(const double *X, int n, int p, int map, int r, const doubl
                       const ntk_arch *a, const double *y, int q, const double *Z,
                       double z, double *kare, double *grad_sw, double *grad_sb,
                       double *grad_map, double *K, int *info);
+/* Forward and backward pass of the empirical network (ntk_empirical.c): A, D (L blocks of
+ * n x width each) receive A_l = relu(H_l) and D_l = df/dH_l.  Cost O(n p w + n w^2 L). */
+void ntk_empirical_pass(const double *X, int n, int p, int width, const ntk_arch *a,
+                        const double *weights, double *A, double *D);
+/* Network mode: KARE of the empirical NTK of the network with the given weights (layout
+ * of ntk_weights_length()) and, when grad != NULL, its gradient with respect to every
+ * weight and bias (same layout; the read-out bias, which the kernel does not depend on,
+ * gets 0), by reverse mode through the factorised kernel (no Jacobian).  K (n x n, may
+ * be NULL) receives the kernel.  Cost O(n^2 w L + n w^2 L + n p w) + O(n^3). */
+int ntk_kare_network(const double *X, int n, int p, int width, const ntk_arch *a,
+                     const double *weights, const double *y, int q, const double *Z,
+                     double z, double *kare, double *grad, double *K, int *info);
 /* ---- kernel helpers (ntk_analytic.c, ntk_empirical.c, ntk_prep.c) -------------------
  * ntk_analytic() also accepts depth = 0: the linear kernel Sigma0 = sw^2 X X' / p + sb^2
  * (with sw = 1, sb = 0 the genomic relationship matrix of standardised genotypes). */

@@ -96,3 +96,75 @@ SEXP C_kare_analytic(SEXP X, SEXP map_, SEXP M, SEXP depth_, SEXP sw_, SEXP sb_,
   UNPROTECT(nprot);
   return out;
 }
+
+/* kare_network(X, weights, depth, width, sw, sb, y, Z, z, threads, grad): KARE of the
+ * empirical NTK of the network with the given weights (ntk_weights_length() layout) on
+ * the standardised X; list(kare, grad (same layout, or NULL), status). */
+SEXP C_kare_network(SEXP X, SEXP weights, SEXP depth_, SEXP width_, SEXP sw_, SEXP sb_,
+                    SEXP y, SEXP Z, SEXP z_, SEXP threads_, SEXP grad_)
+{
+  int n, p, q, info = 0, nprot = 0;
+  ntk_arg_matrix(X, "X", &n, &p);
+  if (n < 2 || p < 1) error("`X` must have at least 2 rows and 1 column");
+  ntk_arch a;
+  a.depth = ntk_arg_int(depth_, "depth");
+  int width = ntk_arg_int(width_, "width");
+  a.sw = ntk_arg_double(sw_, "sigma_w");
+  a.sb = ntk_arg_double(sb_, "sigma_b");
+  a.nthreads = ntk_arg_int(threads_, "threads");
+  if (a.depth < 1 || width < 1) error("`depth` and `width` must be >= 1");
+  if (!(a.sw >= 0) || !(a.sb >= 0)) error("`sigma_w` and `sigma_b` must be >= 0");
+  if (a.nthreads < 1) error("`threads` must be >= 1");
+  size_t len = ntk_weights_length(p, width, a.depth);
+  if (!isReal(weights) || (size_t) XLENGTH(weights) != len)
+    error("`weights` must be a double vector of length %.0f", (double) len);
+  if (!isReal(y) || XLENGTH(y) != n) error("`y` must be a double vector of length %d", n);
+  const double *Zp = arg_offset(Z, n, &q);
+  double z = ntk_arg_double(z_, "z");
+  if (!(z > 0)) error("`z` must be > 0");
+  int grad = asLogical(grad_) == TRUE;
+  SEXP g = PROTECT(allocVector(REALSXP, grad ? (R_xlen_t) len : 0)); nprot++;
+  double kare = NA_REAL;
+  int st = ntk_kare_network(REAL(X), n, p, width, &a, REAL(weights), REAL(y), q, Zp, z,
+                            &kare, grad ? REAL(g) : NULL, NULL, &info);
+  if (!recoverable(st)) ntk_stop_on_status(st, "ntk_kare_network", info);
+  if (st) kare = NA_REAL;
+  SEXP v[3];
+  const char *nms[] = { "kare", "grad", "status" };
+  v[0] = PROTECT(ScalarReal(kare)); nprot++;
+  v[1] = grad ? g : R_NilValue;
+  v[2] = PROTECT(ScalarInteger(st)); nprot++;
+  SEXP out = ntk_named_list(3, nms, v);
+  UNPROTECT(nprot);
+  return out;
+}
+
+/* kare_network_kernel(X, Z, weights, depth, width, sw, sb, threads): the empirical NTK
+ * (n x n, or m x n for Z) of the network with the given (trained) weights. */
+SEXP C_kare_network_kernel(SEXP X, SEXP Z, SEXP weights, SEXP depth_, SEXP width_,
+                           SEXP sw_, SEXP sb_, SEXP threads_)
+{
+  int n, p, m = 0, pz, nprot = 0;
+  ntk_arg_matrix(X, "X", &n, &p);
+  if (!isNull(Z)) {
+    ntk_arg_matrix(Z, "Z", &m, &pz);
+    if (pz != p) error("`Z` must have as many columns as `X`");
+  }
+  ntk_arch a;
+  a.depth = ntk_arg_int(depth_, "depth");
+  int width = ntk_arg_int(width_, "width");
+  a.sw = ntk_arg_double(sw_, "sigma_w");
+  a.sb = ntk_arg_double(sb_, "sigma_b");
+  a.nthreads = ntk_arg_int(threads_, "threads");
+  if (a.depth < 1 || width < 1 || a.nthreads < 1) error("bad network arguments");
+  size_t len = ntk_weights_length(p, width, a.depth);
+  if (!isReal(weights) || (size_t) XLENGTH(weights) != len)
+    error("`weights` must be a double vector of length %.0f", (double) len);
+  int nr = isNull(Z) ? n : m;
+  SEXP K = PROTECT(allocMatrix(REALSXP, nr, n)); nprot++;
+  int st = ntk_empirical(REAL(X), n, isNull(Z) ? NULL : REAL(Z), m, p, width, &a,
+                         REAL(weights), 1.0, 0, REAL(K), NULL);
+  ntk_stop_on_status(st, "ntk_empirical", 0);
+  UNPROTECT(nprot);
+  return K;
+}
