@@ -43,6 +43,20 @@
 #' (`penalty_type = "l1"`) or of \eqn{s^2} (`"l2"`) for scales, the mean of \eqn{|P|}
 #' or \eqn{P^2} for a projection.
 #'
+#' @section Network mode:
+#' With a finite `width`, the kernel is instead the empirical NTK of one ReLU network of
+#' that width, exactly the network `ntk_kernel(X, depth = , width = , sigma_w = , sigma_b
+#' = )` would draw now (the same weights, drawn from R's RNG in the same order; every
+#' candidate depth starts from the same RNG state), and every weight and bias is trained
+#' (`sigma_w`, `sigma_b` and `map` are then fixed / unused; the read-out bias does not
+#' enter the kernel).  The gradient flows through the factorised kernel: \eqn{dKARE/dK}
+#' from the spectral object, each layer's term (input Gram times back-signal Gram,
+#' elementwise) passes it to the activations and back-propagated signals, and from there
+#' through the network's forward and backward passes to the weights ("double
+#' backprop"; no Jacobian), \eqn{O(n^2 w L + n w^2 L)} per step beside the
+#' \eqn{O(n^3)} decomposition.  The per-SNP relevance is then the root mean square of
+#' the SNP's first-layer weights.
+#'
 #' @section Optimisation:
 #' Full-batch Adam (default; `lr = 0.05`) or plain gradient descent (`"sgd"`; `lr = 1`)
 #' on the unconstrained parameters (\eqn{\log\sigma_w}, \eqn{\log\sigma_b}, \eqn{u} or
@@ -50,7 +64,11 @@
 #' after which the kernel is non-finite, KARE is not finite or the decomposition fails is
 #' rejected: the last good parameters are kept and the step is retried with half the
 #' learning rate (at most 30 times, then training stops at the last good parameters).
-#' For each depth the parameters of the smallest objective seen are kept; the depth of
+#' With `batch`, each step uses a random subset of `batch` individuals (drawn with R's RNG:
+#' `set.seed()` reproduces training), which makes a step \eqn{(n / batch)^3} times cheaper;
+#' the trace then records the batch KARE, except the first and last entries (all
+#' individuals), and the last parameters are kept.
+#' Full batch: for each depth the parameters of the smallest objective seen are kept; the depth of
 #' the smallest KARE at those parameters is chosen.  One step costs one kernel (\eqn{O(n^2
 #' (d + L))}), one eigendecomposition (\eqn{O(n^3)}, the dominant cost) and the backward
 #' pass (\eqn{O(n^2 (d + L))}).  Progress is shown with `cli` when it is installed and
@@ -64,12 +82,15 @@
 #' @param rank number of columns of the projection (`map = "projection"`).
 #' @param z ridge on the \eqn{K/n} scale (`> 0`), see above.
 #' @param optimizer `"adam"` or `"sgd"`.
-#' @param lr learning rate (`NULL`: 0.05 for Adam, 1 for SGD).
+#' @param lr learning rate (`NULL`: for Adam 0.05, 0.01 in network mode; 1 for SGD).
 #' @param steps number of optimisation steps per depth (`>= 0`; 0 gives the untrained
 #'   kernel).
 #' @param penalty non-negative weight of the penalty on the map.
 #' @param penalty_type `"l1"` or `"l2"`.
 #' @param sigma_w,sigma_b initial `sigma_w` (`> 0`) and `sigma_b` (`>= 0`).
+#' @param width `Inf` (analytic mode) or the width of the network whose empirical NTK is
+#'   trained (network mode).
+#' @param batch `NULL` (full batch) or the number of individuals per step.
 #' @param covariates optional covariates (matrix, data frame or vector with `n` rows),
 #'   projected out with the intercept.
 #' @param standardize logical, as in [ntk_kernel()].
@@ -79,7 +100,8 @@
 #'   (chosen), `depths`, `kare` (final KARE per candidate depth), `kare_start` (KARE of
 #'   the untrained kernel per depth), `trace` (data frame: `depth`, `step`, `kare`,
 #'   `objective`, `lr`), `sigma_w`, `sigma_b`, `map`, `scales` (per kept SNP, scale map)
-#'   or `projection` (`p x rank`), `relevance` (per SNP of `X`: the scale, or the root
+#'   or `projection` (`p x rank`), `weights` and `weights_start` (network mode, the
+#'   layout of [ntk_kernel()]'s networks), `relevance` (per SNP of `X`: the scale, or the root
 #'   mean square of the SNP's row of the projection; 0 for dropped constant SNPs), `z`,
 #'   `lambda` (`n z`), `n`, `p`, `steps`, `stopped` (per depth: why training stopped
 #'   early, `NA` when it ran all steps) and the recipe pieces (`settings`).
@@ -98,8 +120,8 @@
 ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 10,
                      z = 0.1, optimizer = c("adam", "sgd"), lr = NULL, steps = 50,
                      penalty = 0, penalty_type = c("l1", "l2"), sigma_w = sqrt(2),
-                     sigma_b = 0, covariates = NULL, standardize = TRUE,
-                     threads = default_threads(), verbose = FALSE) {
+                     sigma_b = 0, width = Inf, batch = NULL, covariates = NULL,
+                     standardize = TRUE, threads = default_threads(), verbose = FALSE) {
   cl <- match.call()
   X <- check_numeric_matrix(X, "X", allow_na = TRUE, min_rows = 3L)
   n <- nrow(X)
@@ -111,13 +133,19 @@ ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 1
   map <- check_choice(map, c("scale", "projection"), "map")
   z <- check_number(z, "z", lower = 0, open_lower = TRUE)
   optimizer <- check_choice(optimizer, c("adam", "sgd"), "optimizer")
-  if (is.null(lr)) lr <- if (optimizer == "adam") 0.05 else 1
+  width <- check_width(width)
+  network <- is.finite(width)
+  if (is.null(lr)) lr <- if (optimizer == "adam") (if (network) 0.01 else 0.05) else 1
   lr <- check_number(lr, "lr", lower = 0, open_lower = TRUE)
   steps <- check_number(steps, "steps", lower = 0, upper = 1e6, integer = TRUE)
   penalty <- check_number(penalty, "penalty", lower = 0)
   penalty_type <- check_choice(penalty_type, c("l1", "l2"), "penalty_type")
   sigma_w <- check_number(sigma_w, "sigma_w", lower = 0, open_lower = TRUE)
   sigma_b <- check_number(sigma_b, "sigma_b", lower = 0)
+  if (!is.null(batch)) {
+    batch <- check_number(batch, "batch", lower = 3, integer = TRUE)
+    if (batch >= n) batch <- NULL
+  }
   standardize <- check_flag(standardize, "standardize")
   verbose <- check_flag(verbose, "verbose")
   threads <- check_threads(threads)
@@ -125,26 +153,40 @@ ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 1
   Z <- cbind(1, C)
   if (qr(Z)$rank < ncol(Z))
     stop_arg("covariates", "are collinear with each other or with the intercept.")
-  if (ncol(Z) >= n - 1L) stop_arg("covariates", "leave too few individuals: ", ncol(Z),
-                                  " columns for ", n, " individuals.")
+  if (ncol(Z) >= min(n, if (is.null(batch)) n else batch) - 1L)
+    stop_arg("covariates", "leave too few individuals: ", ncol(Z), " columns for ",
+             if (is.null(batch)) n else batch, " individuals (`batch`).")
   if (stats::var(y) == 0) stop_arg("y", "is constant: there is nothing to predict.")
   prep <- prepare_genotypes(X, NULL, standardize, threads)
   p <- prep$p
-  if (map == "projection") {
+  if (!network && map == "projection") {
     rank <- check_number(rank, "rank", lower = 1, upper = p, integer = TRUE)
     P0 <- matrix(stats::rnorm(p * rank), p, rank)
   } else {
     P0 <- NULL
   }
-  train_sb <- sigma_b > 0
-  theta0 <- c(log(sigma_w), if (train_sb) log(sigma_b),
-              if (map == "scale") rep(0, p) else as.vector(P0))
-  ctx <- list(X = prep$X, y = y, Z = Z, z = z, map = map, p = p,
-              rank = if (map == "projection") rank else NA_integer_, train_sb = train_sb,
+  train_sb <- !network && sigma_b > 0
+  ctx <- list(X = prep$X, y = y, Z = Z, z = z, map = if (network) "network" else map,
+              p = p, rank = if (!network && map == "projection") rank else NA_integer_,
+              width = width, sw = sigma_w, sb = sigma_b, train_sb = train_sb,
               penalty = penalty, penalty_type = penalty_type, threads = threads)
-
+  if (network) {
+    # every depth starts from the network ntk_kernel(X, depth, width) would draw now
+    if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) set.seed(NULL)
+    rng0 <- get(".Random.seed", envir = globalenv(), inherits = FALSE)
+  } else {
+    theta0 <- c(log(sigma_w), if (train_sb) log(sigma_b),
+                if (map == "scale") rep(0, p) else as.vector(P0))
+  }
   res <- lapply(depth, function(L) {
-    kare_optimise(theta0, L, ctx, optimizer, lr, steps, verbose)
+    if (network) {
+      assign(".Random.seed", rng0, envir = globalenv())
+      theta0 <- ntk_weights(p, width, L)$flat
+    }
+    evalf <- function(theta, idx) kare_eval(theta, L, ctx, idx)
+    r <- kare_optimise(theta0, evalf, n, batch, optimizer, lr, steps, verbose, L)
+    r$theta0 <- theta0
+    r
   })
   finals <- vapply(res, function(r) r$kare, numeric(1))
   if (all(!is.finite(finals)))
@@ -152,27 +194,33 @@ ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 1
              "decomposition failed at the start); check the genotypes and `z`.")
   best <- which.min(finals)
   th <- res[[best]]$theta
-  par <- kare_unpack(th, ctx)
+  L <- depth[best]
+  par <- kare_unpack(th, ctx, L)
   relevance <- numeric(ncol(X))
-  rel_kept <- if (map == "scale") par$s else sqrt(rowMeans(par$P^2))
+  rel_kept <- if (network) sqrt(colMeans(par$W1^2)) else if (map == "scale") par$s
+              else sqrt(rowMeans(par$P^2))
   relevance[prep$keep] <- rel_kept
   names(relevance) <- colnames(X)
   trace <- do.call(rbind, lapply(seq_along(res), function(i)
     data.frame(depth = depth[i], res[[i]]$trace)))
-  settings <- list(kind = "kare_analytic", depth = depth[best], width = Inf,
+  settings <- list(kind = if (network) "kare_network" else "kare_analytic",
+                   depth = L, width = as.numeric(width),
                    sigma_w = par$sw, sigma_b = par$sb, normalize = "none", n_init = 1L,
                    standardize = standardize, center = prep$center, scale = prep$scale,
-                   keep = prep$keep, p = p, device = "cpu", map = map,
-                   map_param = if (map == "scale") par$s else par$P,
-                   rank = ctx$rank, genotypes = X)
+                   keep = prep$keep, p = p, device = "cpu", map = ctx$map,
+                   map_param = if (network) NULL else if (map == "scale") par$s else par$P,
+                   weights = if (network) th, rank = ctx$rank, genotypes = X)
   names(finals) <- depth
-  out <- list(call = cl, depth = depth[best], depths = depth, kare = finals,
+  out <- list(call = cl, depth = L, depths = depth, kare = finals,
               kare_start = stats::setNames(vapply(res, function(r) r$kare_start, 0), depth),
-              trace = trace, sigma_w = par$sw, sigma_b = par$sb, map = map,
-              scales = if (map == "scale") stats::setNames(par$s, colnames(X)[prep$keep]),
-              projection = if (map == "projection") par$P,
+              trace = trace, sigma_w = par$sw, sigma_b = par$sb, map = ctx$map,
+              width = width,
+              scales = if (!network && map == "scale")
+                stats::setNames(par$s, colnames(X)[prep$keep]),
+              projection = if (!network && map == "projection") par$P,
+              weights = if (network) th, weights_start = if (network) res[[best]]$theta0,
               relevance = relevance, z = z, lambda = n * z, n = n, p = p, steps = steps,
-              optimizer = optimizer, lr = lr, penalty = penalty,
+              batch = batch, optimizer = optimizer, lr = lr, penalty = penalty,
               penalty_type = penalty_type,
               stopped = stats::setNames(vapply(res, function(r) r$stopped, ""), depth),
               settings = settings)
@@ -180,8 +228,13 @@ ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 1
   out
 }
 
-# Parameters from the unconstrained vector: sigma_w, sigma_b, scales s or projection P.
-kare_unpack <- function(theta, ctx) {
+# Parameters from the unconstrained vector: sigma_w, sigma_b, scales s or projection P
+# (analytic mode), or the network's weights (network mode: sigma_w, sigma_b fixed).
+kare_unpack <- function(theta, ctx, L = NULL) {
+  if (ctx$map == "network") {
+    w <- ctx$width
+    return(list(sw = ctx$sw, sb = ctx$sb, W1 = matrix(theta[seq_len(w * ctx$p)], w, ctx$p)))
+  }
   sw <- exp(theta[1L])
   k <- 1L
   sb <- 0
@@ -191,83 +244,127 @@ kare_unpack <- function(theta, ctx) {
   else list(sw = sw, sb = sb, s = NULL, P = matrix(rest, ctx$p, ctx$rank))
 }
 
-# Objective (KARE + penalty) and its gradient in theta; ok = FALSE when the kernel or
-# KARE is not finite or the decomposition failed.
-kare_eval <- function(theta, L, ctx) {
-  par <- kare_unpack(theta, ctx)
-  M <- if (ctx$map == "scale") par$s else par$P
-  r <- .Call(C_kare_analytic, ctx$X, ntk_code("kare_map", ctx$map), M, as.integer(L),
-             par$sw, par$sb, ctx$y, ctx$Z, ctx$z, as.integer(ctx$threads), TRUE)
-  if (r$status != 0L || !is.finite(r$kare) || anyNA(r$grad_map))
-    return(list(ok = FALSE))
-  gm <- as.vector(r$grad_map)
-  v <- as.vector(M)
-  pen <- 0
-  gp <- 0
-  if (ctx$penalty > 0) {
-    if (ctx$penalty_type == "l1") { pen <- mean(abs(v)); gp <- sign(v) / length(v) }
-    else { pen <- mean(v^2); gp <- 2 * v / length(v) }
+# Objective (KARE + penalty) and its gradient in theta on the individuals idx (NULL:
+# all); ok = FALSE when the kernel or KARE is not finite or the decomposition failed.
+kare_eval <- function(theta, L, ctx, idx = NULL) {
+  X <- ctx$X; y <- ctx$y; Z <- ctx$Z
+  if (!is.null(idx)) {
+    X <- X[idx, , drop = FALSE]; y <- y[idx]; Z <- Z[idx, , drop = FALSE]
   }
-  gmap <- gm + ctx$penalty * gp
-  if (ctx$map == "scale") gmap <- gmap * v          # d/du = s d/ds
-  g <- c(r$grad_sw * par$sw, if (ctx$train_sb) r$grad_sb * par$sb, gmap)
+  if (ctx$map == "network") {
+    r <- .Call(C_kare_network, X, theta, as.integer(L), as.integer(ctx$width), ctx$sw,
+               ctx$sb, y, Z, ctx$z, as.integer(ctx$threads), TRUE)
+    if (r$status != 0L || !is.finite(r$kare)) return(list(ok = FALSE))
+    v <- theta
+    g <- r$grad
+  } else {
+    par <- kare_unpack(theta, ctx)
+    M <- if (ctx$map == "scale") par$s else par$P
+    r <- .Call(C_kare_analytic, X, ntk_code("kare_map", ctx$map), M, as.integer(L),
+               par$sw, par$sb, y, Z, ctx$z, as.integer(ctx$threads), TRUE)
+    if (r$status != 0L || !is.finite(r$kare) || anyNA(r$grad_map))
+      return(list(ok = FALSE))
+    v <- as.vector(M)
+    g <- as.vector(r$grad_map)
+  }
+  pen <- 0
+  if (ctx$penalty > 0) {
+    if (ctx$penalty_type == "l1") { pen <- mean(abs(v)); g <- g + ctx$penalty * sign(v) / length(v) }
+    else { pen <- mean(v^2); g <- g + ctx$penalty * 2 * v / length(v) }
+  }
+  if (ctx$map == "scale") g <- g * v                 # d/du = s d/ds
+  if (ctx$map != "network")
+    g <- c(r$grad_sw * par$sw, if (ctx$train_sb) r$grad_sb * par$sb, g)
   if (any(!is.finite(g))) return(list(ok = FALSE))
   list(ok = TRUE, kare = r$kare, objective = r$kare + ctx$penalty * pen, grad = g)
 }
 
-# Adam / gradient descent from theta0 at depth L with step halving; returns the best
-# parameters seen, their KARE, the trace and why training stopped early (NA: it did not).
-kare_optimise <- function(theta0, L, ctx, optimizer, lr, steps, verbose) {
-  cur <- kare_eval(theta0, L, ctx)
-  if (!cur$ok)
-    return(list(theta = theta0, kare = NA_real_, kare_start = NA_real_,
-                trace = data.frame(step = 0L, kare = NA_real_, objective = NA_real_,
-                                   lr = lr),
-                stopped = "the untrained kernel's KARE could not be computed"))
+# Adam / gradient descent from theta0 with step halving.  Each step evaluates the
+# objective and gradient at the current parameters (on a random batch of `batch`
+# individuals, drawn with R's RNG, or on all); a failed evaluation (non-finite kernel or
+# KARE, failed decomposition) sends the parameters back to the last good ones with half
+# the learning rate.  Full batch: the parameters of the smallest objective seen are
+# returned; mini-batches: the last ones.  Returns theta, its KARE (on all individuals),
+# the KARE before training, the trace and why training stopped early (NA: it did not).
+kare_optimise <- function(theta0, evalf, n, batch, optimizer, lr, steps, verbose, L) {
+  full <- is.null(batch)
+  draw <- function() if (full) NULL else sort(sample.int(n, batch))
+  start <- evalf(theta0, NULL)
+  fail <- list(theta = theta0, kare = NA_real_, kare_start = NA_real_,
+               trace = data.frame(step = 0L, kare = NA_real_, objective = NA_real_, lr = lr),
+               stopped = "the untrained kernel's KARE could not be computed")
+  if (!start$ok) return(fail)
   theta <- theta0
-  best <- list(theta = theta, objective = cur$objective, kare = cur$kare)
-  tr_kare <- c(cur$kare, rep(NA_real_, steps))
-  tr_obj <- c(cur$objective, rep(NA_real_, steps))
-  tr_lr <- c(NA_real_, rep(NA_real_, steps))
+  good <- list(theta = theta0, m1 = 0, m2 = 0, t = 0L, cur = if (full) start)
+  best <- list(theta = theta0, objective = start$objective, kare = start$kare)
+  tr_kare <- c(start$kare, rep(NA_real_, steps))
+  tr_obj <- c(start$objective, rep(NA_real_, steps))
+  tr_lr <- rep(NA_real_, steps + 1L)
   m1 <- m2 <- numeric(length(theta))
+  t <- 0L                       # Adam's update count (bias correction)
   b1 <- 0.9; b2 <- 0.999; eps <- 1e-8
   halvings <- 0L
   stopped <- NA_character_
   prog <- kare_progress_start(verbose, steps, L)
   on.exit(kare_progress_done(prog), add = TRUE)
-  for (k in seq_len(steps)) {
-    repeat {
-      g <- cur$grad
-      if (optimizer == "adam") {
-        n1 <- b1 * m1 + (1 - b1) * g
-        n2 <- b2 * m2 + (1 - b2) * g * g
-        step <- lr * (n1 / (1 - b1^k)) / (sqrt(n2 / (1 - b2^k)) + eps)
-      } else {
-        step <- lr * g
-      }
-      cand <- theta - step
-      nxt <- if (all(is.finite(cand))) kare_eval(cand, L, ctx) else list(ok = FALSE)
-      if (nxt$ok) break
+  cur <- if (full) start else NULL
+  k <- 1L
+  while (k <= steps) {
+    if (is.null(cur)) cur <- evalf(theta, draw())
+    if (!cur$ok) {
       halvings <- halvings + 1L
+      if (halvings > 30L) {
+        stopped <- sprintf("step %d: the kernel or KARE stayed non-finite after 30 step halvings", k)
+        break
+      }
       lr <- lr / 2
-      if (halvings > 30L) break
+      theta <- good$theta; m1 <- good$m1; m2 <- good$m2; t <- good$t
+      cur <- if (full) good$cur else NULL
+      next
     }
-    if (!nxt$ok) {
-      stopped <- sprintf("step %d: the kernel or KARE stayed non-finite after 30 step halvings", k)
-      break
+    if (k > 1L || !full) {      # the parameters evaluated are good
+      good <- list(theta = theta, m1 = m1, m2 = m2, t = t, cur = if (full) cur)
+      if (k > 1L) {
+        tr_kare[k] <- cur$kare; tr_obj[k] <- cur$objective; tr_lr[k] <- lr
+        if (full && cur$objective < best$objective)
+          best <- list(theta = theta, objective = cur$objective, kare = cur$kare)
+        kare_progress_tick(prog, k - 1L, cur$kare)
+      }
     }
-    if (optimizer == "adam") { m1 <- n1; m2 <- n2 }
-    theta <- cand
-    cur <- nxt
-    tr_kare[k + 1L] <- cur$kare
-    tr_obj[k + 1L] <- cur$objective
-    tr_lr[k + 1L] <- lr
-    if (cur$objective < best$objective)
-      best <- list(theta = theta, objective = cur$objective, kare = cur$kare)
-    kare_progress_tick(prog, k, cur$kare)
+    g <- cur$grad
+    if (optimizer == "adam") {
+      t <- t + 1L
+      m1 <- b1 * m1 + (1 - b1) * g
+      m2 <- b2 * m2 + (1 - b2) * g * g
+      step <- lr * (m1 / (1 - b1^t)) / (sqrt(m2 / (1 - b2^t)) + eps)
+    } else {
+      step <- lr * g
+    }
+    theta <- theta - step
+    cur <- if (all(is.finite(theta))) NULL else list(ok = FALSE)
+    k <- k + 1L
+  }
+  # the parameters after the last step
+  if (is.na(stopped) && steps > 0L) {
+    last <- evalf(theta, NULL)
+    while (!last$ok && halvings <= 30L) {    # the last step failed: back to the last good
+      halvings <- halvings + 1L
+      theta <- good$theta
+      last <- evalf(theta, NULL)
+    }
+    if (last$ok) {
+      tr_kare[steps + 1L] <- last$kare; tr_obj[steps + 1L] <- last$objective
+      tr_lr[steps + 1L] <- lr
+      if (!full || last$objective < best$objective)
+        best <- list(theta = theta, objective = last$objective, kare = last$kare)
+      kare_progress_tick(prog, steps, last$kare)
+    }
+  } else if (!full) {
+    last <- evalf(good$theta, NULL)
+    if (last$ok) best <- list(theta = good$theta, objective = last$objective, kare = last$kare)
   }
   keep <- !is.na(tr_kare)
-  list(theta = best$theta, kare = best$kare, kare_start = tr_kare[1L],
+  list(theta = best$theta, kare = best$kare, kare_start = start$kare,
        trace = data.frame(step = seq_along(tr_kare)[keep] - 1L, kare = tr_kare[keep],
                           objective = tr_obj[keep], lr = tr_lr[keep]),
        stopped = stopped)
@@ -347,6 +444,19 @@ kare_compute <- function(s, X, Z, threads) {
   prep <- prepare_genotypes(X, Z, s$standardize, threads, quiet = TRUE)
   if (prep$p != s$p || !identical(as.integer(prep$keep), as.integer(s$keep)))
     stop("internal: the training genotypes do not match the KARE recipe", call. = FALSE)
+  settings <- s
+  if (!is.null(Z)) { settings$m <- nrow(Z); settings$genotypes <- NULL }
+  dn <- list(rownames(if (is.null(Z)) X else Z), rownames(X))
+  if (all(vapply(dn, is.null, logical(1)))) dn <- NULL
+  if (identical(s$kind, "kare_network")) {
+    K <- .Call(C_kare_network_kernel, prep$X, prep$Z, as.double(s$weights),
+               as.integer(s$depth), as.integer(s$width), as.double(s$sigma_w),
+               as.double(s$sigma_b), as.integer(threads))
+    if (!all(is.finite(K))) stop("the trained network's kernel is not finite", call. = FALSE)
+    if (!is.null(dn)) dimnames(K) <- dn
+    attr(K, "ntk") <- settings
+    return(K)
+  }
   mapf <- function(A) {
     if (is.null(A)) return(NULL)
     if (s$map == "scale") sweep(A, 2L, s$map_param, "*", check.margin = FALSE)
@@ -356,10 +466,6 @@ kare_compute <- function(s, X, Z, threads) {
   Zm <- mapf(prep$Z)
   storage.mode(Xm) <- "double"
   if (!is.null(Zm)) storage.mode(Zm) <- "double"
-  settings <- s
-  if (!is.null(Z)) { settings$m <- nrow(Z); settings$genotypes <- NULL }
-  dn <- list(rownames(if (is.null(Z)) X else Z), rownames(X))
-  if (all(vapply(dn, is.null, logical(1)))) dn <- NULL
   .Call(C_ntk_kernel, Xm, Zm, ntk_code("kernel_kind", "analytic"), as.integer(s$depth),
         0L, as.double(s$sigma_w), as.double(s$sigma_b), 1L, ntk_code("normalize", "none"),
         as.integer(threads), 0L, settings, dn)
@@ -367,7 +473,10 @@ kare_compute <- function(s, X, Z, threads) {
 
 #' @export
 print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
-  cat("KARE-trained analytic NTK (", x$map, " map", if (x$map == "projection")
+  if (x$map == "network")
+    cat("KARE-trained empirical NTK (network of width ", x$width, ", all weights trained)\n",
+        sep = "")
+  else cat("KARE-trained analytic NTK (", x$map, " map", if (x$map == "projection")
     paste0(", rank ", x$settings$rank), ")\n", sep = "")
   cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   tab <- data.frame(depth = x$depths, untrained = x$kare_start, trained = x$kare,
@@ -377,7 +486,8 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   cat(sprintf("\nChosen depth %d; sigma_w = %s, sigma_b = %s; z = %s (KRR lambda = n z = %s)\n",
               x$depth, format(x$sigma_w, digits = digits), format(x$sigma_b, digits = digits),
               format(x$z), format(x$lambda, digits = digits)))
-  cat(sprintf("%s, %d steps, lr %s%s\n", x$optimizer, x$steps, format(x$lr),
+  cat(sprintf("%s, %d steps, %s, lr %s%s\n", x$optimizer, x$steps,
+              if (is.null(x$batch)) "full batch" else paste("batches of", x$batch), format(x$lr),
               if (x$penalty > 0) sprintf(", %s penalty %s", x$penalty_type, format(x$penalty)) else ""))
   top <- order(x$relevance, decreasing = TRUE)[seq_len(min(5L, length(x$relevance)))]
   lab <- if (is.null(names(x$relevance))) as.character(top) else names(x$relevance)[top]
@@ -414,7 +524,8 @@ plot.ntk_kare <- function(x, which = 1:2, ...) {
   }
   if (2L %in% which) {
     graphics::plot(seq_along(x$relevance), x$relevance, type = "h", xlab = "SNP",
-                   ylab = if (x$map == "scale") "scale" else "projection row RMS",
+                   ylab = switch(x$map, scale = "scale", projection = "projection row RMS",
+                                 network = "first-layer weight RMS"),
                    main = "Learnt SNP relevance", ...)
   }
   invisible(x)
