@@ -180,3 +180,48 @@ test_that("ntk_study() runs the ntk_kare method beside the others", {
   expect_error(ntk_study(n = 60, p = 10, reps = 1, methods = "ntk_kare",
                          kare_args = list(foo = 1), progress = FALSE), "`kare_args`")
 })
+
+test_that("network-mode gradients match central differences (depth 1-3, sigma_b 0 / > 0)", {
+  d <- kare_fd_case(4, n = 16, p = 4)
+  w <- 5L
+  for (L in 1:3) for (sb in c(0, 0.5)) {
+    set.seed(L)
+    wt <- ntkgen:::ntk_weights(d$p, w, L)$flat
+    f <- function(wt, grad = FALSE)
+      .Call(ntkgen:::C_kare_network, d$X, wt, L, w, 1.3, sb, d$y, d$Z, 0.1, 1L, grad)
+    g <- f(wt, TRUE)$grad
+    h <- 1e-6
+    fd <- vapply(seq_along(wt), function(k) {
+      a <- wt; a[k] <- a[k] + h
+      b <- wt; b[k] <- b[k] - h
+      (f(a)$kare - f(b)$kare) / (2 * h)
+    }, numeric(1))
+    expect_lt(max(abs(fd - g)) / max(abs(fd)), 1e-5)
+    expect_equal(g[length(g)], 0)              # the read-out bias is not in the kernel
+  }
+})
+
+test_that("network mode starts from ntk_kernel()'s network and trains it; batches", {
+  d <- kare_case()
+  X <- d$G[1:80, ]
+  y <- d$y[1:80]
+  set.seed(3)
+  f <- ntk_kare(X, y, depth = 2, width = 16, steps = 10, threads = 1)
+  set.seed(3)
+  K0 <- ntk_kernel(X, depth = 2, width = 16, threads = 1)
+  ref <- ntk_krr(y, K0, criterion = "kare", offset = "gls", lambda = c(f$lambda, 1))$cvm[1]
+  expect_equal(f$kare_start[[1]], ref, tolerance = 1e-10)
+  expect_lt(f$kare[[1]], f$kare_start[[1]])
+  K <- kare_kernel(f, threads = 1)
+  expect_identical(attr(K, "ntk")$kind, "kare_network")
+  Ks <- ntk_kernel_like(K, d$G[81:90, ], threads = 1)
+  expect_equal(dim(Ks), c(10L, 80L))
+  expect_equal(unclass(kare_kernel(f, newdata = X, threads = 1)), unclass(K),
+               ignore_attr = TRUE, tolerance = 1e-10)
+  set.seed(4)
+  b1 <- ntk_kare(X, y, depth = 1, steps = 8, batch = 30, threads = 1)
+  set.seed(4)
+  b2 <- ntk_kare(X, y, depth = 1, steps = 8, batch = 30, threads = 2)
+  expect_equal(b1$scales, b2$scales, tolerance = 1e-12)
+  expect_lt(b1$kare[[1]], b1$kare_start[[1]])
+})
