@@ -64,6 +64,9 @@
 
 #define NTK_PI 3.141592653589793238462643383279502884
 #define NTK_C_SNAP (1.0 - 8.0 * 2.220446049250313e-16)
+/* Below this many individuals (mini-batches) the O(n^2) layer loops run on one thread:
+ * a parallel region costs more than it saves there, and much more on a loaded machine. */
+#define NTK_KARE_OMP_MIN 512
 
 static double *dalloc(size_t n) { return (double *) malloc((n ? n : 1) * sizeof(double)); }
 
@@ -132,7 +135,7 @@ static void layer_forward(int n, const double *S, const double *Th, double *S1,
 {
   const double k1 = sw2 / (2.0 * NTK_PI);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(static)
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (n >= NTK_KARE_OMP_MIN)
 #endif
   for (int j = 0; j < n; j++) {
     const double qj = S[j + (size_t) j * n];
@@ -166,7 +169,7 @@ static void layer_backward(int n, const double *S, const double *Th, const doubl
   const double k1 = sw2 / (2.0 * NTK_PI);
   (void) sb2;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nthreads) schedule(static)
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (n >= NTK_KARE_OMP_MIN)
 #endif
   for (int j = 0; j < n; j++) {
     const double qj = S[j + (size_t) j * n];

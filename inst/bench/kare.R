@@ -4,16 +4,19 @@
 # MLP and GBLUP, median test correlation and seconds per fit.
 #
 # Run:  OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 NTKGEN_BENCH_THREADS=2 \
-#         NTKGEN_LIB=/path/to/lib Rscript inst/bench/kare.R [reps] [steps] [depth]
+#         NTKGEN_LIB=/path/to/lib Rscript inst/bench/kare.R [reps] [steps] [depth] [batch]
 #   reps   replicates per p (default 3: the study is a smoke-size comparison on a shared
 #          machine; the issue's figures need >= 50)
 #   steps  optimisation steps of ntk_kare() per candidate depth (default 30)
 #   depth  candidate depths of ntk_kare(), e.g. "2" or "1:3" (default "2")
+#   batch  individuals per step of ntk_kare() ("full" for full batch; default 256)
 # Loader, threads and the machine line: common.R.
 args <- commandArgs(trailingOnly = TRUE)
 reps <- if (length(args) >= 1L) as.integer(args[1L]) else 3L
 steps <- if (length(args) >= 2L) as.integer(args[2L]) else 30L
 depth <- if (length(args) >= 3L) eval(parse(text = args[3L])) else 2L
+batch <- if (length(args) >= 4L && args[4L] != "full") as.integer(args[4L]) else
+  if (length(args) >= 4L) NULL else 256L
 bench_dir <- local({
   f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
   if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
@@ -30,23 +33,29 @@ y <- as.numeric(simulate_phenotype(G, "ricker", h2 = 0.5, causal = 10))
 t_step <- bench_time(
   fit1 <- ntk_kare(G, y, depth = 2, steps = 1, threads = thr),
   reps = min(bench_reps, 3L))
-t_fit <- bench_time(fit <- ntk_kare(G, y, depth = depth, steps = steps, threads = thr),
-                    reps = 1L)
-cat(sprintf("n = 1000, p = 100: ntk_kare(depth = 2, steps = 1) %.2f s (two evaluations: start + 1 step)\n",
+cat(sprintf("n = 1000, p = 100: ntk_kare(depth = 2, steps = 1) %.2f s (two full evaluations: start + 1 step)\n",
             t_step))
-cat(sprintf("n = 1000, p = 100: ntk_kare(depth = %s, steps = %d) %.2f s (%.3f s per step); KARE %.4f -> %.4f\n\n",
-            deparse(depth), steps, t_fit, t_fit / (steps * length(depth) + length(depth)),
-            fit$kare_start[[as.character(fit$depth)]], fit$kare[[as.character(fit$depth)]]))
+bl <- if (is.null(batch)) "full" else batch
+for (b in unique(list(batch, NULL))) {
+  sb <- if (is.null(b)) min(steps, 30L) else steps   # full batch: O(n^3) a step
+  t_fit <- bench_time(fit <- ntk_kare(G, y, depth = depth, steps = sb, batch = b,
+                                      threads = thr), reps = 1L)
+  cat(sprintf("n = 1000, p = 100: ntk_kare(depth = %s, steps = %d, batch = %s) %.2f s; KARE %.4f -> %.4f\n",
+              deparse(depth), sb, if (is.null(b)) "NULL" else b, t_fit,
+              fit$kare_start[[as.character(fit$depth)]], fit$kare[[as.character(fit$depth)]]))
+}
+cat("\n")
 
 ## (2) study --------------------------------------------------------------------------
 t0 <- proc.time()[["elapsed"]]
 st <- ntk_study(model = "ricker", n = 1000, p = c(20, 50, 100), reps = reps, seed = 2024,
                 methods = c("ntk_krr", "ntk_kare", "mlp", "gblup"), threads = thr,
-                kare_args = list(depth = depth, steps = steps), progress = FALSE)
+                kare_args = list(depth = depth, steps = steps, batch = batch),
+                progress = FALSE)
 total <- proc.time()[["elapsed"]] - t0
 s <- summary(st)
-cat(sprintf("Ricker study: n = 1000, %d replicate(s) per p, kare depth %s, %d steps, %.0f s in all\n",
-            reps, deparse(depth), steps, total))
+cat(sprintf("Ricker study: n = 1000, %d replicate(s) per p, kare depth %s, %d steps, batch %s, %.0f s in all\n",
+            reps, deparse(depth), steps, bl, total))
 wide <- function(what) round(ntkgen:::study_wide(s, what), 3)
 cat("\nMedian test correlation (rows: method, columns: p)\n")
 print(wide("cor_median"))
