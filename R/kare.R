@@ -41,7 +41,8 @@
 #'
 #' The objective is `KARE + penalty * R(map)`, with \eqn{R} the mean of \eqn{s}
 #' (`penalty_type = "l1"`) or of \eqn{s^2} (`"l2"`) for scales, the mean of \eqn{|P|}
-#' or \eqn{P^2} for a projection.
+#' or \eqn{P^2} for a projection, the mean of \eqn{|\theta|} or \eqn{\theta^2} over all
+#' weights in network mode.
 #'
 #' @section Network mode:
 #' With a finite `width`, the kernel is instead the empirical NTK of one ReLU network of
@@ -77,9 +78,15 @@
 #' @param X training genotypes (`n x p` numeric matrix or data frame), as for
 #'   [ntk_kernel()].
 #' @param y numeric phenotype vector of length `n` (no `NA`).
-#' @param depth candidate depths (hidden layers), e.g. `1:3` or one number.
-#' @param map `"scale"` (one non-negative scale per SNP) or `"projection"`.
-#' @param rank number of columns of the projection (`map = "projection"`).
+#' @param depth candidate depths (hidden layers), e.g. `1:3` or one number.  Every
+#'   combination of `depth`, `map` and `rank` is trained from its own start and the one
+#'   of smallest final KARE is chosen (KARE is an estimate of the test error: a candidate
+#'   stuck in a poor optimum shows it; but KARE of a kernel trained on the same data is
+#'   optimistic, the more so the more parameters the map has: compare maps of very
+#'   different sizes, e.g. a large `rank` against the scales at small `n`, with care).
+#' @param map `"scale"` (one non-negative scale per SNP), `"projection"`, or both:
+#'   candidates, like `depth`.
+#' @param rank number(s) of columns of the projection (`map = "projection"`), candidates.
 #' @param z ridge on the \eqn{K/n} scale (`> 0`), see above.
 #' @param optimizer `"adam"` or `"sgd"`.
 #' @param lr learning rate (`NULL`: for Adam 0.05, 0.01 in network mode; 1 for SGD).
@@ -97,14 +104,16 @@
 #' @param threads number of OpenMP threads.
 #' @param verbose logical; report progress.
 #' @return An object of class `ntk_kare`, a kernel recipe: a list with `call`, `depth`
-#'   (chosen), `depths`, `kare` (final KARE per candidate depth), `kare_start` (KARE of
-#'   the untrained kernel per depth), `trace` (data frame: `depth`, `step`, `kare`,
-#'   `objective`, `lr`), `sigma_w`, `sigma_b`, `map`, `scales` (per kept SNP, scale map)
+#'   (chosen), `depths`, `candidates` (data frame: `depth`, `map`, `rank`, `kare_start`,
+#'   `kare`, `stopped`, one row per candidate), `chosen` (its row), `kare` (final KARE per
+#'   candidate), `kare_start` (KARE of the untrained kernel per candidate), `trace` (data
+#'   frame: `depth`, `map`, `rank`, `step`, `kare`, `objective`, `lr`), `sigma_w`,
+#'   `sigma_b`, `map`, `rank` (chosen), `scales` (per kept SNP, scale map)
 #'   or `projection` (`p x rank`), `weights` and `weights_start` (network mode, the
 #'   layout of [ntk_kernel()]'s networks), `relevance` (per SNP of `X`: the scale, or the root
 #'   mean square of the SNP's row of the projection; 0 for dropped constant SNPs), `z`,
 #'   `lambda` (`n z`), `n`, `p`, `steps`, `stopped` (per depth: why training stopped
-#'   early, `NA` when it ran all steps) and the recipe pieces (`settings`).
+#'   early, `NA` when it ran all steps; per candidate) and the recipe pieces (`settings`).
 #' @seealso [kare_kernel()], [ntk_krr()].
 #' @examples
 #' set.seed(1)
@@ -117,7 +126,7 @@
 #' pred <- predict(krr, newdata = G[101:120, ])
 #' cor(pred, y[101:120])
 #' @export
-ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 10,
+ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                      z = 0.1, optimizer = c("adam", "sgd"), lr = NULL, steps = 50,
                      penalty = 0, penalty_type = c("l1", "l2"), sigma_w = sqrt(2),
                      sigma_b = 0, width = Inf, batch = NULL, covariates = NULL,
@@ -130,7 +139,10 @@ ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 1
       any(depth > 100) || any(depth != round(depth)))
     stop_arg("depth", "must be whole numbers between 1 and 100 (e.g. 1:3).")
   depth <- sort(unique(as.integer(depth)))
-  map <- check_choice(map, c("scale", "projection"), "map")
+  if (!is.character(map) || !length(map) || anyNA(map) ||
+      !all(map %in% c("scale", "projection")))
+    stop_arg("map", "must be \"scale\", \"projection\" or both (candidates chosen by KARE).")
+  map <- unique(map)
   z <- check_number(z, "z", lower = 0, open_lower = TRUE)
   optimizer <- check_choice(optimizer, c("adam", "sgd"), "optimizer")
   width <- check_width(width)
@@ -159,32 +171,45 @@ ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 1
   if (stats::var(y) == 0) stop_arg("y", "is constant: there is nothing to predict.")
   prep <- prepare_genotypes(X, NULL, standardize, threads)
   p <- prep$p
-  if (!network && map == "projection") {
-    rank <- check_number(rank, "rank", lower = 1, upper = p, integer = TRUE)
-    P0 <- matrix(stats::rnorm(p * rank), p, rank)
-  } else {
-    P0 <- NULL
+  if (network) map <- "network"
+  if ("projection" %in% map) {
+    if (!is.numeric(rank) || !length(rank) || anyNA(rank) || any(rank < 1) ||
+        any(rank > p) || any(rank != round(rank)))
+      stop_arg("rank", "must be whole numbers between 1 and the number of SNPs kept (", p,
+               ").")
+    rank <- sort(unique(as.integer(rank)))
   }
+  # the candidates: depth x map (x rank for a projection), each trained from its start
+  cfg <- do.call(rbind, lapply(depth, function(L) do.call(rbind, lapply(map, function(m)
+    data.frame(depth = L, map = m, rank = if (m == "projection") rank else NA_integer_,
+               stringsAsFactors = FALSE)))))
+  # projection starts: N(0, 1) p x r, drawn once per rank, in increasing rank
+  P0 <- list()
+  if ("projection" %in% map)
+    for (r in rank) P0[[as.character(r)]] <- matrix(stats::rnorm(p * r), p, r)
   train_sb <- !network && sigma_b > 0
-  ctx <- list(X = prep$X, y = y, Z = Z, z = z, map = if (network) "network" else map,
-              p = p, rank = if (!network && map == "projection") rank else NA_integer_,
-              width = width, sw = sigma_w, sb = sigma_b, train_sb = train_sb,
-              penalty = penalty, penalty_type = penalty_type, threads = threads)
+  base <- list(X = prep$X, y = y, Z = Z, z = z, p = p, width = width, sw = sigma_w,
+               sb = sigma_b, train_sb = train_sb, penalty = penalty,
+               penalty_type = penalty_type, threads = threads)
+  ctx_of <- function(i) c(base, list(map = cfg$map[i], rank = cfg$rank[i]))
   if (network) {
     # every depth starts from the network ntk_kernel(X, depth, width) would draw now
     if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) set.seed(NULL)
     rng0 <- get(".Random.seed", envir = globalenv(), inherits = FALSE)
-  } else {
-    theta0 <- c(log(sigma_w), if (train_sb) log(sigma_b),
-                if (map == "scale") rep(0, p) else as.vector(P0))
   }
-  res <- lapply(depth, function(L) {
+  res <- lapply(seq_len(nrow(cfg)), function(i) {
+    L <- cfg$depth[i]
+    ctx <- ctx_of(i)
     if (network) {
       assign(".Random.seed", rng0, envir = globalenv())
       theta0 <- ntk_weights(p, width, L)$flat
+    } else {
+      theta0 <- c(log(sigma_w), if (train_sb) log(sigma_b),
+                  if (ctx$map == "scale") rep(0, p) else as.vector(P0[[as.character(ctx$rank)]]))
     }
     evalf <- function(theta, idx) kare_eval(theta, L, ctx, idx)
-    r <- kare_optimise(theta0, evalf, n, batch, optimizer, lr, steps, verbose, L)
+    r <- kare_optimise(theta0, evalf, n, batch, optimizer, lr, steps, verbose,
+                       kare_label(cfg[i, ]))
     r$theta0 <- theta0
     r
   })
@@ -194,38 +219,51 @@ ntk_kare <- function(X, y, depth = 1:3, map = c("scale", "projection"), rank = 1
              "decomposition failed at the start); check the genotypes and `z`.")
   best <- which.min(finals)
   th <- res[[best]]$theta
-  L <- depth[best]
+  L <- cfg$depth[best]
+  ctx <- ctx_of(best)
   par <- kare_unpack(th, ctx, L)
   relevance <- numeric(ncol(X))
-  rel_kept <- if (network) sqrt(colMeans(par$W1^2)) else if (map == "scale") par$s
-              else sqrt(rowMeans(par$P^2))
+  rel_kept <- switch(ctx$map, network = sqrt(colMeans(par$W1^2)), scale = par$s,
+                     projection = sqrt(rowMeans(par$P^2)))
   relevance[prep$keep] <- rel_kept
   names(relevance) <- colnames(X)
   trace <- do.call(rbind, lapply(seq_along(res), function(i)
-    data.frame(depth = depth[i], res[[i]]$trace)))
+    data.frame(depth = cfg$depth[i], map = cfg$map[i], rank = cfg$rank[i], res[[i]]$trace,
+               stringsAsFactors = FALSE)))
   settings <- list(kind = if (network) "kare_network" else "kare_analytic",
                    depth = L, width = as.numeric(width),
                    sigma_w = par$sw, sigma_b = par$sb, normalize = "none", n_init = 1L,
                    standardize = standardize, center = prep$center, scale = prep$scale,
                    keep = prep$keep, p = p, device = "cpu", map = ctx$map,
-                   map_param = if (network) NULL else if (map == "scale") par$s else par$P,
+                   map_param = switch(ctx$map, network = NULL, scale = par$s,
+                                      projection = par$P),
                    weights = if (network) th, rank = ctx$rank, genotypes = X)
-  names(finals) <- depth
-  out <- list(call = cl, depth = L, depths = depth, kare = finals,
-              kare_start = stats::setNames(vapply(res, function(r) r$kare_start, 0), depth),
+  cfg$kare_start <- vapply(res, function(r) r$kare_start, 0)
+  cfg$kare <- finals
+  cfg$stopped <- vapply(res, function(r) r$stopped, "")
+  lab <- vapply(seq_len(nrow(cfg)), function(i) kare_label(cfg[i, ]), "")
+  out <- list(call = cl, depth = L, depths = depth, candidates = cfg, chosen = best,
+              kare = stats::setNames(finals, lab),
+              kare_start = stats::setNames(cfg$kare_start, lab),
               trace = trace, sigma_w = par$sw, sigma_b = par$sb, map = ctx$map,
-              width = width,
-              scales = if (!network && map == "scale")
+              rank = ctx$rank, width = width,
+              scales = if (ctx$map == "scale")
                 stats::setNames(par$s, colnames(X)[prep$keep]),
-              projection = if (!network && map == "projection") par$P,
+              projection = if (ctx$map == "projection") par$P,
               weights = if (network) th, weights_start = if (network) res[[best]]$theta0,
               relevance = relevance, z = z, lambda = n * z, n = n, p = p, steps = steps,
               batch = batch, optimizer = optimizer, lr = lr, penalty = penalty,
               penalty_type = penalty_type,
-              stopped = stats::setNames(vapply(res, function(r) r$stopped, ""), depth),
+              stopped = stats::setNames(cfg$stopped, lab),
               settings = settings)
   class(out) <- "ntk_kare"
   out
+}
+
+# "depth 2, projection r1" etc.
+kare_label <- function(row) {
+  paste0("depth ", row$depth, if (row$map != "network") paste0(", ", row$map),
+         if (!is.na(row$rank)) paste0(" r", row$rank))
 }
 
 # Parameters from the unconstrained vector: sigma_w, sigma_b, scales s or projection P
@@ -259,6 +297,7 @@ kare_eval <- function(theta, L, ctx, idx = NULL) {
     g <- r$grad
   } else {
     par <- kare_unpack(theta, ctx)
+    if (!(par$sw > 0) || !is.finite(par$sw) || !is.finite(par$sb)) return(list(ok = FALSE))
     M <- if (ctx$map == "scale") par$s else par$P
     r <- .Call(C_kare_analytic, X, ntk_code("kare_map", ctx$map), M, as.integer(L),
                par$sw, par$sb, y, Z, ctx$z, as.integer(ctx$threads), TRUE)
@@ -373,11 +412,11 @@ kare_optimise <- function(theta0, evalf, n, batch, optimizer, lr, steps, verbose
 kare_progress_start <- function(verbose, steps, L) {
   if (!verbose || steps < 1L) return(NULL)
   if (requireNamespace("cli", quietly = TRUE)) {
-    id <- cli::cli_progress_bar(sprintf("KARE training, depth %d", L), total = steps,
+    id <- cli::cli_progress_bar(sprintf("KARE training, %s", L), total = steps,
                                 .envir = parent.frame())
     return(list(cli = TRUE, id = id, steps = steps, L = L))
   }
-  message(sprintf("ntkgen: KARE training, depth %d, %d steps", L, steps))
+  message(sprintf("ntkgen: KARE training, %s, %d steps", L, steps))
   list(cli = FALSE, steps = steps, L = L)
 }
 
@@ -385,7 +424,7 @@ kare_progress_tick <- function(prog, k, kare) {
   if (is.null(prog)) return(invisible())
   if (prog$cli) cli::cli_progress_update(id = prog$id, set = k)
   else if (k %% max(1L, prog$steps %/% 5L) == 0L || k == prog$steps)
-    message(sprintf("ntkgen: depth %d, step %d/%d, KARE %.5g", prog$L, k, prog$steps, kare))
+    message(sprintf("ntkgen: %s, step %d/%d, KARE %.5g", prog$L, k, prog$steps, kare))
   invisible()
 }
 
@@ -477,11 +516,17 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
     cat("KARE-trained empirical NTK (network of width ", x$width, ", all weights trained)\n",
         sep = "")
   else cat("KARE-trained analytic NTK (", x$map, " map", if (x$map == "projection")
-    paste0(", rank ", x$settings$rank), ")\n", sep = "")
+    paste0(", rank ", x$rank), ")\n", sep = "")
   cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
-  tab <- data.frame(depth = x$depths, untrained = x$kare_start, trained = x$kare,
-                    stopped = ifelse(is.na(x$stopped), "", x$stopped))
-  names(tab)[2:3] <- c("KARE untrained", "KARE trained")
+  cd <- x$candidates
+  tab <- data.frame(depth = cd$depth, map = cd$map,
+                    rank = ifelse(is.na(cd$rank), "", cd$rank), untrained = cd$kare_start,
+                    trained = cd$kare, chosen = ifelse(seq_len(nrow(cd)) == x$chosen, "*", ""),
+                    stopped = ifelse(is.na(cd$stopped), "", cd$stopped))
+  if (all(tab$rank == "")) tab$rank <- NULL
+  if (all(tab$stopped == "")) tab$stopped <- NULL
+  names(tab)[names(tab) == "untrained"] <- "KARE untrained"
+  names(tab)[names(tab) == "trained"] <- "KARE trained"
   print(tab, digits = digits, row.names = FALSE)
   cat(sprintf("\nChosen depth %d; sigma_w = %s, sigma_b = %s; z = %s (KRR lambda = n z = %s)\n",
               x$depth, format(x$sigma_w, digits = digits), format(x$sigma_b, digits = digits),
@@ -515,12 +560,14 @@ plot.ntk_kare <- function(x, which = 1:2, ...) {
     ok <- is.finite(tr$kare)
     graphics::plot(tr$step[ok], tr$kare[ok], type = "n", xlab = "step", ylab = "KARE",
                    main = "KARE during training", ...)
-    for (i in seq_along(x$depths)) {
-      s <- tr[tr$depth == x$depths[i] & ok, ]
-      graphics::lines(s$step, s$kare, col = i, lwd = if (x$depths[i] == x$depth) 2 else 1)
+    cd <- x$candidates
+    labs <- vapply(seq_len(nrow(cd)), function(i) kare_label(cd[i, ]), "")
+    for (i in seq_len(nrow(cd))) {
+      s <- tr[tr$depth == cd$depth[i] & tr$map == cd$map[i] &
+              (is.na(cd$rank[i]) | tr$rank %in% cd$rank[i]) & ok, ]
+      graphics::lines(s$step, s$kare, col = i, lwd = if (i == x$chosen) 2 else 1)
     }
-    graphics::legend("topright", legend = paste("depth", x$depths),
-                     col = seq_along(x$depths), lty = 1, bty = "n")
+    graphics::legend("topright", legend = labs, col = seq_len(nrow(cd)), lty = 1, bty = "n")
   }
   if (2L %in% which) {
     graphics::plot(seq_along(x$relevance), x$relevance, type = "h", xlab = "SNP",

@@ -118,6 +118,9 @@ test_that("the recipe builds matching kernels; fits predict from genotypes", {
   fit <- ntk_kare(X, y, depth = 1:2, map = "projection", rank = 3, steps = 5,
                   sigma_b = 0.2, threads = 1)
   expect_true(fit$depth %in% 1:2)
+  expect_equal(nrow(fit$candidates), 2L)
+  expect_equal(fit$chosen, which.min(fit$candidates$kare))
+  expect_equal(fit$kare[[fit$chosen]], min(fit$kare))
   K <- kare_kernel(fit, threads = 1)
   Ks <- kare_kernel(fit, newdata = d$G[61:70, ], threads = 1)
   expect_equal(dim(Ks), c(10L, 60L))
@@ -159,6 +162,7 @@ test_that("bad inputs give errors naming the argument", {
   expect_error(ntk_kare(X, y, depth = 0), "`depth`")
   expect_error(ntk_kare(X, y, map = "pca"), "`map`")
   expect_error(ntk_kare(X, y, map = "projection", rank = 100), "`rank`")
+  expect_error(ntk_kare(X, y, map = c("scale", "pca")), "`map`")
   expect_error(ntk_kare(X, y, z = 0), "`z`")
   expect_error(ntk_kare(X, y, optimizer = "lbfgs"), "`optimizer`")
   expect_error(ntk_kare(X, y, lr = -1), "`lr`")
