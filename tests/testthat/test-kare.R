@@ -132,7 +132,9 @@ test_that("the recipe builds matching kernels; fits predict from genotypes", {
   expect_equal(predict(kr, newdata = d$G[61:70, ]), predict(kr, K_new = Ks))
   lm <- ntk_lmm(y, K)
   expect_length(predict(lm, newdata = d$G[61:70, ]), 10L)
+  grDevices::pdf(NULL)
   expect_silent(plot(fit))
+  grDevices::dev.off()
 })
 
 test_that("training is reproducible under set.seed with 1 and 2 threads; step halving", {
