@@ -4,7 +4,7 @@
 # MLP and GBLUP, median test correlation and seconds per fit.
 #
 # Run:  OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 NTKGEN_BENCH_THREADS=2 \
-#         NTKGEN_LIB=/path/to/lib Rscript inst/bench/kare.R [reps] [steps] [depth] [batch] [maps]
+#         NTKGEN_LIB=/path/to/lib Rscript inst/bench/kare.R [reps] [steps] [depth] [batch] [maps] [model]
 #   reps   replicates per p (default 3: the study is a smoke-size comparison on a shared
 #          machine; the issue's figures need >= 50)
 #   steps  optimisation steps of ntk_kare() per candidate depth (default 30)
@@ -12,6 +12,7 @@
 #   batch  individuals per step of ntk_kare() ("full" for full batch; default 256)
 #   maps   candidate maps of ntk_kare(), comma-separated (default "scale,projection",
 #          the projection with ranks 1 and 2; the candidate of smallest KARE is used)
+#   model  phenotype model of the study (default "ricker"; e.g. "cosh")
 # Loader, threads and the machine line: common.R.
 args <- commandArgs(trailingOnly = TRUE)
 reps <- if (length(args) >= 1L) as.integer(args[1L]) else 3L
@@ -20,6 +21,7 @@ depth <- if (length(args) >= 3L) eval(parse(text = args[3L])) else 2L
 batch <- if (length(args) >= 4L && args[4L] != "full") as.integer(args[4L]) else
   if (length(args) >= 4L) NULL else 256L
 maps <- strsplit(if (length(args) >= 5L) args[5L] else "scale,projection", ",")[[1L]]
+model <- if (length(args) >= 6L) args[6L] else "ricker"
 bench_dir <- local({
   f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
   if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
@@ -51,15 +53,15 @@ cat("\n")
 
 ## (2) study --------------------------------------------------------------------------
 t0 <- proc.time()[["elapsed"]]
-st <- ntk_study(model = "ricker", n = 1000, p = c(20, 50, 100), reps = reps, seed = 2024,
+st <- ntk_study(model = model, n = 1000, p = c(20, 50, 100), reps = reps, seed = 2024,
                 methods = c("ntk_krr", "ntk_kare", "mlp", "gblup"), threads = thr,
                 kare_args = list(depth = depth, steps = steps, batch = batch, map = maps,
                                  rank = 1:2),
                 progress = FALSE)
 total <- proc.time()[["elapsed"]] - t0
 s <- summary(st)
-cat(sprintf("Ricker study: n = 1000, %d replicate(s) per p, kare depth %s, maps %s, %d steps, batch %s, %.0f s in all\n",
-            reps, deparse(depth), paste(maps, collapse = "+"), steps, bl, total))
+cat(sprintf("%s study: n = 1000, %d replicate(s) per p, kare depth %s, maps %s, %d steps, batch %s, %.0f s in all\n",
+            model, reps, deparse(depth), paste(maps, collapse = "+"), steps, bl, total))
 wide <- function(what) round(ntkgen:::study_wide(s, what), 3)
 cat("\nMedian test correlation (rows: method, columns: p)\n")
 print(wide("cor_median"))
