@@ -147,6 +147,16 @@ test_that("training is reproducible under set.seed with 1 and 2 threads; step ha
   b <- ntk_kare(X, y, depth = 2, map = "projection", rank = 2, steps = 4, threads = 2)
   expect_equal(a$projection, b$projection, tolerance = 1e-12)
   expect_equal(a$trace, b$trace, tolerance = 1e-12)
+  # the threaded layer loops (n >= 512) give the same gradient with 1 and 2 threads
+  set.seed(6)
+  Xb <- matrix(stats::rnorm(600 * 8), 600, 8)
+  yb <- stats::rnorm(600)
+  sb <- stats::runif(8, 0.5, 1.5)
+  g1 <- kare_value(Xb, 0L, sb, 2L, 1.3, 0.2, yb, matrix(1, 600, 1), grad = TRUE,
+                   threads = 1L)
+  g2 <- kare_value(Xb, 0L, sb, 2L, 1.3, 0.2, yb, matrix(1, 600, 1), grad = TRUE,
+                   threads = 2L)
+  expect_identical(g1, g2)
   # an absurd SGD step overflows the kernel: halved until finite, last good kept
   h <- ntk_kare(X, y, depth = 1, optimizer = "sgd", lr = 1e6, steps = 3, threads = 1)
   expect_true(all(is.finite(h$trace$kare)))
