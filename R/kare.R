@@ -40,7 +40,8 @@
 #' exact directional derivative.
 #'
 #' The objective is `KARE + penalty * R(map)`, with \eqn{R} the mean of \eqn{s}
-#' (`penalty_type = "l1"`) or of \eqn{s^2} (`"l2"`) for scales, the mean of \eqn{|P|}
+#' (`penalty_type = "l1"`), of \eqn{s^2} (`"l2"`) or of \eqn{(\log s)^2} (`"l2_log"`,
+#' a pull towards the untrained kernel \eqn{s = 1}) for scales, the mean of \eqn{|P|}
 #' or \eqn{P^2} for a projection, the mean of \eqn{|\theta|} or \eqn{\theta^2} over all
 #' weights in network mode.
 #'
@@ -93,7 +94,7 @@
 #' @param steps number of optimisation steps per depth (`>= 0`; 0 gives the untrained
 #'   kernel).
 #' @param penalty non-negative weight of the penalty on the map.
-#' @param penalty_type `"l1"` or `"l2"`.
+#' @param penalty_type `"l1"`, `"l2"` or `"l2_log"` (scale map only).
 #' @param sigma_w,sigma_b initial `sigma_w` (`> 0`) and `sigma_b` (`>= 0`).
 #' @param width `Inf` (analytic mode) or the width of the network whose empirical NTK is
 #'   trained (network mode).
@@ -128,7 +129,7 @@
 #' @export
 ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                      z = 0.1, optimizer = c("adam", "sgd"), lr = NULL, steps = 50,
-                     penalty = 0, penalty_type = c("l1", "l2"), sigma_w = sqrt(2),
+                     penalty = 0, penalty_type = c("l1", "l2", "l2_log"), sigma_w = sqrt(2),
                      sigma_b = 0, width = Inf, batch = NULL, covariates = NULL,
                      standardize = TRUE, threads = default_threads(), verbose = FALSE) {
   cl <- match.call()
@@ -151,7 +152,10 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   lr <- check_number(lr, "lr", lower = 0, open_lower = TRUE)
   steps <- check_number(steps, "steps", lower = 0, upper = 1e6, integer = TRUE)
   penalty <- check_number(penalty, "penalty", lower = 0)
-  penalty_type <- check_choice(penalty_type, c("l1", "l2"), "penalty_type")
+  penalty_type <- check_choice(penalty_type, c("l1", "l2", "l2_log"), "penalty_type")
+  if (penalty_type == "l2_log" && (is.finite(width) || !identical(map, "scale")))
+    stop_arg("penalty_type", "\"l2_log\" (on the log-scales) needs `map = \"scale\"` ",
+             "and `width = Inf`.")
   sigma_w <- check_number(sigma_w, "sigma_w", lower = 0, open_lower = TRUE)
   sigma_b <- check_number(sigma_b, "sigma_b", lower = 0)
   if (!is.null(batch)) {
@@ -307,11 +311,16 @@ kare_eval <- function(theta, L, ctx, idx = NULL) {
     g <- as.vector(r$grad_map)
   }
   pen <- 0
-  if (ctx$penalty > 0) {
+  if (ctx$penalty > 0 && ctx$penalty_type != "l2_log") {
     if (ctx$penalty_type == "l1") { pen <- mean(abs(v)); g <- g + ctx$penalty * sign(v) / length(v) }
     else { pen <- mean(v^2); g <- g + ctx$penalty * 2 * v / length(v) }
   }
   if (ctx$map == "scale") g <- g * v                 # d/du = s d/ds
+  if (ctx$penalty > 0 && ctx$penalty_type == "l2_log") {   # mean(u^2), u = log s
+    u <- log(v)
+    pen <- mean(u^2)
+    g <- g + ctx$penalty * 2 * u / length(u)
+  }
   if (ctx$map != "network")
     g <- c(r$grad_sw * par$sw, if (ctx$train_sb) r$grad_sb * par$sb, g)
   if (any(!is.finite(g))) return(list(ok = FALSE))

@@ -241,3 +241,27 @@ test_that("network mode starts from ntk_kernel()'s network and trains it; batche
   expect_equal(b1$scales, b2$scales, tolerance = 1e-12)
   expect_lt(b1$kare[[1]], b1$kare_start[[1]])
 })
+
+test_that("the penalised objective's gradient in the optimiser's parameters matches differences", {
+  d <- kare_fd_case(5, n = 20, p = 5)
+  base <- list(X = d$X, y = d$y, Z = d$Z, z = 0.1, p = d$p, width = Inf, sw = 1.2, sb = 0.3,
+               train_sb = TRUE, threads = 1L)
+  set.seed(2)
+  cases <- list(list(map = "scale", rank = NA, type = "l1", th = c(0.2, -1, stats::rnorm(5, 0, 0.3))),
+                list(map = "scale", rank = NA, type = "l2_log", th = c(0.2, -1, stats::rnorm(5, 0, 0.3))),
+                list(map = "projection", rank = 2L, type = "l2", th = c(0.2, -1, stats::rnorm(10))))
+  for (cs in cases) {
+    ctx <- c(base, list(map = cs$map, rank = cs$rank, penalty = 0.3, penalty_type = cs$type))
+    e <- ntkgen:::kare_eval(cs$th, 2L, ctx)
+    h <- 1e-6
+    fd <- vapply(seq_along(cs$th), function(k) {
+      a <- cs$th; a[k] <- a[k] + h
+      b <- cs$th; b[k] <- b[k] - h
+      (ntkgen:::kare_eval(a, 2L, ctx)$objective - ntkgen:::kare_eval(b, 2L, ctx)$objective) / (2 * h)
+    }, numeric(1))
+    expect_lt(max(abs(fd - e$grad)) / max(abs(fd)), 1e-5)
+  }
+  d2 <- kare_case()
+  expect_error(ntk_kare(d2$G[1:40, ], d2$y[1:40], map = "projection", penalty_type = "l2_log"),
+               "`penalty_type`")
+})
