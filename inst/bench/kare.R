@@ -1,7 +1,9 @@
 # KARE-trained NTKs (ntk_kare): (1) the cost of one analytic-mode step and of one fit at
 # n = 1000, p = 100 (target: <= 10 s on 2 cores); (2) a small Ricker study, n = 1000,
 # p = 20 / 50 / 100, 80/20 splits: untrained NTK-KRR, KARE-trained NTK (scale map), the
-# MLP and GBLUP, median test correlation and seconds per fit.
+# MLP and GBLUP, median test correlation and seconds per fit; (3) network mode: seconds
+# per step against n and width, and one network-mode fit (NTKGEN_BENCH_SKIP_NETWORK=1
+# skips it).
 #
 # Run:  OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 NTKGEN_BENCH_THREADS=2 \
 #         NTKGEN_LIB=/path/to/lib Rscript inst/bench/kare.R [reps] [steps] [depth] [batch] [maps] [model]
@@ -69,3 +71,33 @@ cat("\nMedian seconds per fit (NTK-KRR includes the kernel; NTK-KARE the trainin
 print(wide("seconds_median"))
 cat("\nIssue 10 (Ricker, median correlation): untrained NTK-KRR .51 / .32 / .19, MLP .61 / .45 / .13,",
     "oracle .70 at p = 20 / 50 / 100\n")
+
+## (3) network mode: seconds per training step (one KARE value + gradient through the
+## factorised empirical NTK) against n and width; p = 100, depth 2 -------------------
+if (!nzchar(Sys.getenv("NTKGEN_BENCH_SKIP_NETWORK"))) {
+  cat("\nNetwork mode, seconds per step (p = 100, depth 2; kernel O(n^2 w L), KARE O(n^3))\n")
+  grid <- expand.grid(width = c(64L, 256L, 1024L), n = c(500L, 1000L, 2000L))
+  grid$seconds <- NA_real_
+  for (i in seq_len(nrow(grid))) {
+    nn <- grid$n[i]; w <- grid$width[i]
+    Xs <- matrix(stats::rnorm(nn * 100), nn, 100)
+    ys <- stats::rnorm(nn)
+    wt <- ntkgen:::ntk_weights(100L, w, 2L)$flat
+    grid$seconds[i] <- bench_time(.Call(ntkgen:::C_kare_network, Xs, wt, 2L, w, sqrt(2), 0,
+                                        ys, matrix(1, nn, 1), 0.1, as.integer(thr), TRUE),
+                                  reps = 2L)
+  }
+  print(stats::xtabs(seconds ~ n + width, grid), digits = 3)
+  # accuracy of network mode on the Ricker case of (1), 80/20 split
+  tr <- 1:800; te <- 801:1000
+  set.seed(3)
+  tn <- system.time(fn <- ntk_kare(G[tr, ], y[tr], depth = 2, width = 64, steps = 100,
+                                   batch = 256, threads = thr))[["elapsed"]]
+  set.seed(3)
+  Kn0 <- ntk_kernel(G[tr, ], depth = 2, width = 64, threads = thr)
+  pr <- function(K) predict(ntk_krr(y[tr], K, criterion = "kare", offset = "gls"),
+                            newdata = G[te, ], threads = thr)
+  cat(sprintf("network mode (width 64, depth 2, 100 steps, batches of 256): %.1f s; KARE %.3f -> %.3f; test r untrained %.3f, trained %.3f\n",
+              tn, fn$kare_start[[1]], fn$kare[[1]], stats::cor(pr(Kn0), y[te]),
+              stats::cor(pr(kare_kernel(fn, threads = thr)), y[te])))
+}
