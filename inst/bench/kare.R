@@ -1,6 +1,7 @@
 # KARE-trained NTKs (ntk_kare): (1) the cost of one analytic-mode step and of one fit at
 # n = 1000, p = 100 (target: <= 10 s on 2 cores); (2) a small Ricker study, n = 1000,
-# p = 20 / 50 / 100, 80/20 splits: untrained NTK-KRR, KARE-trained NTK (scale map), the
+# p = 20 / 50 / 100, 80/20 splits: untrained NTK-KRR, KARE-trained NTK (scale or
+# rank-1/2 projection map, the candidate of smallest KARE), the
 # MLP and GBLUP, median test correlation and seconds per fit; (3) network mode: seconds
 # per step against n and width, and one network-mode fit (NTKGEN_BENCH_SKIP_NETWORK=1
 # skips it).
@@ -16,6 +17,20 @@
 #          the projection with ranks 1 and 2; the candidate of smallest KARE is used)
 #   model  phenotype model of the study (default "ricker"; e.g. "cosh")
 # Loader, threads and the machine line: common.R.
+#
+# Measured 2026-12-01 (2 cores shared with other jobs, load average 3-7; OpenBLAS 0.3.21,
+# 2 BLAS + 2 OpenMP threads), `kare.R 10 150 2 256` (Ricker) and `kare.R 5 150 2 256
+# scale,projection cosh`:
+#   one fit n = 1000, p = 100, depth 2: 150 steps in batches of 256 6.6-7.7 s (KARE .932 ->
+#   .539); full batch 1.2-1.4 s a step (30 steps 20-43 s)
+#   Ricker, 10 reps, median test r at p = 20 / 50 / 100: NTK-KARE .648 / .637 / .498,
+#   NTK-KRR .526 / .282 / .218, MLP .619 / .433 / .180, GBLUP .248 / .169 / .191;
+#   seconds per fit NTK-KARE 17-21 (3 candidates), NTK-KRR 0.6, MLP 0.2-0.5
+#   cosh, 5 reps: NTK-KARE .514 / .480 / .323, NTK-KRR .460 / .183 / -.020, MLP .535 /
+#   .298 / .060, GBLUP .102 / -.049 / -.019
+#   network mode, s per step (p = 100, depth 2), width 64 / 256 / 1024: n = 500 .06 / .13
+#   / .61, n = 1000 .39 / .63 / 1.82, n = 2000 2.5 / 3.0 / 5.8; one network fit (width
+#   64, 100 steps, batches of 256) 5.2 s, KARE .994 -> .281, test r .132 -> .164
 args <- commandArgs(trailingOnly = TRUE)
 reps <- if (length(args) >= 1L) as.integer(args[1L]) else 3L
 steps <- if (length(args) >= 2L) as.integer(args[2L]) else 30L
