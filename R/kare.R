@@ -99,6 +99,13 @@
 #' @param width `Inf` (analytic mode) or the width of the network whose empirical NTK is
 #'   trained (network mode).
 #' @param batch `NULL` (full batch) or the number of individuals per step.
+#' @param validation fraction (`0 <= validation < 0.5`) of the individuals held out for
+#'   early stopping: training uses the others, and every `max(1, steps %/% 25)` steps the
+#'   held-out mean squared error of the KRR at `lambda = n_train z` (GLS offset) is
+#'   computed; the parameters of the smallest held-out error are kept and the candidate
+#'   of the smallest held-out error is chosen (a guard against KARE's optimism when the
+#'   map has many parameters, e.g. `p` larger than `n`).  Drawn with R's RNG after the
+#'   projection starts.  0: no hold-out.
 #' @param covariates optional covariates (matrix, data frame or vector with `n` rows),
 #'   projected out with the intercept.
 #' @param standardize logical, as in [ntk_kernel()].
@@ -130,7 +137,8 @@
 ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                      z = 0.1, optimizer = c("adam", "sgd"), lr = NULL, steps = 50,
                      penalty = 0, penalty_type = c("l1", "l2", "l2_log"), sigma_w = sqrt(2),
-                     sigma_b = 0, width = Inf, batch = NULL, covariates = NULL,
+                     sigma_b = 0, width = Inf, batch = NULL, validation = 0,
+                     covariates = NULL,
                      standardize = TRUE, threads = default_threads(), verbose = FALSE) {
   cl <- match.call()
   X <- check_numeric_matrix(X, "X", allow_na = TRUE, min_rows = 3L)
@@ -162,6 +170,8 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
     batch <- check_number(batch, "batch", lower = 3, integer = TRUE)
     if (batch >= n) batch <- NULL
   }
+  validation <- check_number(validation, "validation", lower = 0, upper = 0.5,
+                             open_upper = TRUE)
   standardize <- check_flag(standardize, "standardize")
   verbose <- check_flag(verbose, "verbose")
   threads <- check_threads(threads)
@@ -192,7 +202,13 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   if ("projection" %in% map)
     for (r in rank) P0[[as.character(r)]] <- matrix(stats::rnorm(p * r), p, r)
   train_sb <- !network && sigma_b > 0
-  base <- list(X = prep$X, y = y, Z = Z, z = z, p = p, width = width, sw = sigma_w,
+  # held-out individuals for early stopping (drawn after the projection starts)
+  vi <- if (validation > 0) sort(sample.int(n, max(2L, round(validation * n)))) else integer()
+  ti <- setdiff(seq_len(n), vi)
+  if (length(ti) < ncol(Z) + 2L) stop_arg("validation", "leaves too few training individuals.")
+  if (!is.null(batch) && batch >= length(ti)) batch <- NULL
+  base <- list(X = prep$X[ti, , drop = FALSE], y = y[ti], Z = Z[ti, , drop = FALSE], z = z,
+               p = p, width = width, sw = sigma_w,
                sb = sigma_b, train_sb = train_sb, penalty = penalty,
                penalty_type = penalty_type, threads = threads)
   ctx_of <- function(i) c(base, list(map = cfg$map[i], rank = cfg$rank[i]))
@@ -212,8 +228,12 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                   if (ctx$map == "scale") rep(0, p) else as.vector(P0[[as.character(ctx$rank)]]))
     }
     evalf <- function(theta, idx) kare_eval(theta, L, ctx, idx)
-    r <- kare_optimise(theta0, evalf, n, batch, optimizer, lr, steps, verbose,
-                       kare_label(cfg[i, ]))
+    monitor <- if (length(vi))
+      function(theta) kare_heldout(theta, L, ctx, prep$X[vi, , drop = FALSE], y[vi],
+                                   Z[vi, , drop = FALSE])
+    r <- kare_optimise(theta0, evalf, length(ti), batch, optimizer, lr, steps, verbose,
+                       kare_label(cfg[i, ]), monitor = monitor,
+                       every = max(1L, steps %/% 25L))
     r$theta0 <- theta0
     r
   })
@@ -221,7 +241,8 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   if (all(!is.finite(finals)))
     stop_arg("X", "gives a kernel whose KARE cannot be computed at any depth (the ",
              "decomposition failed at the start); check the genotypes and `z`.")
-  best <- which.min(finals)
+  vals <- vapply(res, function(r) r$validation, numeric(1))
+  best <- if (length(vi) && any(is.finite(vals))) which.min(vals) else which.min(finals)
   th <- res[[best]]$theta
   L <- cfg$depth[best]
   ctx <- ctx_of(best)
@@ -244,6 +265,7 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                    weights = if (network) th, rank = ctx$rank, genotypes = X)
   cfg$kare_start <- vapply(res, function(r) r$kare_start, 0)
   cfg$kare <- finals
+  if (length(vi)) cfg$validation <- vals
   cfg$stopped <- vapply(res, function(r) r$stopped, "")
   lab <- vapply(seq_len(nrow(cfg)), function(i) kare_label(cfg[i, ]), "")
   out <- list(call = cl, depth = L, depths = depth, candidates = cfg, chosen = best,
@@ -255,7 +277,8 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                 stats::setNames(par$s, colnames(X)[prep$keep]),
               projection = if (ctx$map == "projection") par$P,
               weights = if (network) th, weights_start = if (network) res[[best]]$theta0,
-              relevance = relevance, z = z, lambda = n * z, n = n, p = p, steps = steps,
+              relevance = relevance, z = z, lambda = length(ti) * z, n = n, p = p,
+              steps = steps, validation = validation, heldout = vi,
               batch = batch, optimizer = optimizer, lr = lr, penalty = penalty,
               penalty_type = penalty_type,
               stopped = stats::setNames(cfg$stopped, lab),
@@ -327,6 +350,40 @@ kare_eval <- function(theta, L, ctx, idx = NULL) {
   list(ok = TRUE, kare = r$kare, objective = r$kare + ctx$penalty * pen, grad = g)
 }
 
+# Mean squared error on held-out individuals (Xv standardised, yv, Zv offset design) of the
+# KRR fitted on the training part of ctx at lambda = n_train z with the GLS offset (the
+# fit whose KARE is minimised), for the parameters theta.  Cost O(n_t^3 + n_v n_t p).
+kare_heldout <- function(theta, L, ctx, Xv, yv, Zv) {
+  if (ctx$map == "network") {
+    ktt <- .Call(C_kare_network_kernel, ctx$X, NULL, theta, as.integer(L),
+                 as.integer(ctx$width), ctx$sw, ctx$sb, as.integer(ctx$threads))
+    kvt <- .Call(C_kare_network_kernel, ctx$X, Xv, theta, as.integer(L),
+                 as.integer(ctx$width), ctx$sw, ctx$sb, as.integer(ctx$threads))
+  } else {
+    par <- kare_unpack(theta, ctx)
+    mapf <- function(A) if (ctx$map == "scale") sweep(A, 2L, par$s, "*", check.margin = FALSE)
+                        else A %*% par$P
+    Xt <- mapf(ctx$X); Xm <- mapf(Xv)
+    kk <- function(Zz) .Call(C_ntk_kernel, Xt, Zz, ntk_code("kernel_kind", "analytic"),
+                             as.integer(L), 0L, par$sw, par$sb, 1L,
+                             ntk_code("normalize", "none"), as.integer(ctx$threads), 0L,
+                             NULL, NULL)
+    ktt <- tryCatch(kk(NULL), error = function(e) NULL)
+    kvt <- tryCatch(kk(Xm), error = function(e) NULL)
+    if (is.null(ktt) || is.null(kvt)) return(NA_real_)
+  }
+  nt <- nrow(ktt)
+  R <- tryCatch(chol(ktt + diag(nt * ctx$z, nt)), error = function(e) NULL)
+  if (is.null(R)) return(NA_real_)
+  vinv <- function(B) backsolve(R, forwardsolve(t(R), B))
+  Zt <- ctx$Z
+  ViZ <- vinv(Zt)
+  beta <- solve(crossprod(Zt, ViZ), crossprod(ViZ, ctx$y))
+  alpha <- vinv(ctx$y - Zt %*% beta)
+  pred <- Zv %*% beta + kvt %*% alpha
+  mean((yv - pred)^2)
+}
+
 # Adam / gradient descent from theta0 with step halving.  Each step evaluates the
 # objective and gradient at the current parameters (on a random batch of `batch`
 # individuals, drawn with R's RNG, or on all); a failed evaluation (non-finite kernel or
@@ -334,12 +391,14 @@ kare_eval <- function(theta, L, ctx, idx = NULL) {
 # the learning rate.  Full batch: the parameters of the smallest objective seen are
 # returned; mini-batches: the last ones.  Returns theta, its KARE (on all individuals),
 # the KARE before training, the trace and why training stopped early (NA: it did not).
-kare_optimise <- function(theta0, evalf, n, batch, optimizer, lr, steps, verbose, L) {
+kare_optimise <- function(theta0, evalf, n, batch, optimizer, lr, steps, verbose, L,
+                          monitor = NULL, every = 1L) {
   full <- is.null(batch)
   draw <- function() if (full) NULL else sort(sample.int(n, batch))
   start <- evalf(theta0, NULL)
-  fail <- list(theta = theta0, kare = NA_real_, kare_start = NA_real_,
-               trace = data.frame(step = 0L, kare = NA_real_, objective = NA_real_, lr = lr),
+  fail <- list(theta = theta0, kare = NA_real_, kare_start = NA_real_, validation = NA_real_,
+               trace = data.frame(step = 0L, kare = NA_real_, objective = NA_real_, lr = lr,
+                                  validation = NA_real_),
                stopped = "the untrained kernel's KARE could not be computed")
   if (!start$ok) return(fail)
   theta <- theta0
@@ -348,6 +407,16 @@ kare_optimise <- function(theta0, evalf, n, batch, optimizer, lr, steps, verbose
   tr_kare <- c(start$kare, rep(NA_real_, steps))
   tr_obj <- c(start$objective, rep(NA_real_, steps))
   tr_lr <- rep(NA_real_, steps + 1L)
+  tr_val <- rep(NA_real_, steps + 1L)
+  mon <- NULL
+  watch <- function(theta, i) {    # validation error at step i - 1; best kept
+    if (is.null(monitor)) return(invisible())
+    v <- monitor(theta)
+    tr_val[i] <<- v
+    if (is.finite(v) && (is.null(mon) || v < mon$score)) mon <<- list(theta = theta, score = v)
+    invisible()
+  }
+  watch(theta0, 1L)
   m1 <- m2 <- numeric(length(theta))
   t <- 0L                       # Adam's update count (bias correction)
   b1 <- 0.9; b2 <- 0.999; eps <- 1e-8
@@ -377,6 +446,7 @@ kare_optimise <- function(theta0, evalf, n, batch, optimizer, lr, steps, verbose
         if (full && cur$objective < best$objective)
           best <- list(theta = theta, objective = cur$objective, kare = cur$kare)
         kare_progress_tick(prog, k - 1L, cur$kare)
+        if ((k - 1L) %% every == 0L) watch(theta, k)
       }
     }
     g <- cur$grad
@@ -406,15 +476,23 @@ kare_optimise <- function(theta0, evalf, n, batch, optimizer, lr, steps, verbose
       if (!full || last$objective < best$objective)
         best <- list(theta = theta, objective = last$objective, kare = last$kare)
       kare_progress_tick(prog, steps, last$kare)
+      watch(theta, steps + 1L)
     }
   } else if (!full) {
     last <- evalf(good$theta, NULL)
     if (last$ok) best <- list(theta = good$theta, objective = last$objective, kare = last$kare)
   }
+  val <- NA_real_
+  if (!is.null(mon)) {   # validation: the parameters of the smallest held-out error
+    e <- evalf(mon$theta, NULL)
+    best <- list(theta = mon$theta, objective = e$objective, kare = e$kare)
+    val <- mon$score
+  }
   keep <- !is.na(tr_kare)
-  list(theta = best$theta, kare = best$kare, kare_start = start$kare,
+  list(theta = best$theta, kare = best$kare, kare_start = start$kare, validation = val,
        trace = data.frame(step = seq_along(tr_kare)[keep] - 1L, kare = tr_kare[keep],
-                          objective = tr_obj[keep], lr = tr_lr[keep]),
+                          objective = tr_obj[keep], lr = tr_lr[keep],
+                          validation = tr_val[keep]),
        stopped = stopped)
 }
 

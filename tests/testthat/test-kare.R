@@ -265,3 +265,16 @@ test_that("the penalised objective's gradient in the optimiser's parameters matc
   expect_error(ntk_kare(d2$G[1:40, ], d2$y[1:40], map = "projection", penalty_type = "l2_log"),
                "`penalty_type`")
 })
+
+test_that("validation holds individuals out and keeps the parameters of the best held-out error", {
+  d <- kare_case()
+  set.seed(8)
+  f <- ntk_kare(d$G[d$tr, ], d$y[d$tr], depth = 1:2, steps = 20, validation = 0.25,
+                threads = 1)
+  expect_length(f$heldout, round(0.25 * length(d$tr)))
+  expect_true(all(c("validation") %in% names(f$trace)))
+  expect_equal(f$chosen, which.min(f$candidates$validation))
+  v <- f$trace$validation[f$trace$depth == f$depth]
+  expect_true(min(v, na.rm = TRUE) <= v[1])
+  expect_error(ntk_kare(d$G[1:40, ], d$y[1:40], validation = 0.7), "`validation`")
+})
