@@ -121,7 +121,10 @@
 #'   layout of [ntk_kernel()]'s networks), `relevance` (per SNP of `X`: the scale, or the root
 #'   mean square of the SNP's row of the projection; 0 for dropped constant SNPs), `z`,
 #'   `lambda` (`n z`), `n`, `p`, `steps`, `stopped` (per depth: why training stopped
-#'   early, `NA` when it ran all steps; per candidate) and the recipe pieces (`settings`).
+#'   early, `NA` when it ran all steps; per candidate), `validation` (the fraction) and
+#'   `heldout` (the held-out rows; then `candidates$validation` and `trace$validation`
+#'   hold the held-out errors, `kare` is on the training part and `lambda` is
+#'   `n_train z`) and the recipe pieces (`settings`).
 #' @seealso [kare_kernel()], [ntk_krr()].
 #' @examples
 #' set.seed(1)
@@ -610,6 +613,7 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
                     rank = ifelse(is.na(cd$rank), "", cd$rank), untrained = cd$kare_start,
                     trained = cd$kare, chosen = ifelse(seq_len(nrow(cd)) == x$chosen, "*", ""),
                     stopped = ifelse(is.na(cd$stopped), "", cd$stopped))
+  if (!is.null(cd$validation)) tab$`held-out MSE` <- cd$validation
   if (all(tab$rank == "")) tab$rank <- NULL
   if (all(tab$stopped == "")) tab$stopped <- NULL
   names(tab)[names(tab) == "untrained"] <- "KARE untrained"
