@@ -63,6 +63,7 @@ recipe_matches <- function(K) {
 
 # The test-by-train kernel of the recipe `s` for the genotypes `newdata`.
 recipe_kernel <- function(s, newdata, arg, threads = default_threads()) {
+  if (startsWith(s$kind, "kare")) return(kare_recipe_kernel(s, newdata, arg, threads))
   if (is.null(s$genotypes))
     stop_arg(arg, "cannot be used: the training kernel does not carry its genotypes ",
              "(it was made before kernels carried their recipe).")

@@ -1,7 +1,7 @@
 # The paper's comparison study: NTK-LMM, NTK-KRR, GBLUP and the MLP baseline over
 # replicated 80/20 splits of simulated (or sampled) genotypes, as the number of SNPs grows.
 
-study_methods <- c("ntk_lmm", "ntk_krr", "gblup", "mlp")
+study_methods <- c("ntk_lmm", "ntk_krr", "gblup", "mlp", "ntk_kare")
 study_models <- c("linear", "hyperbolic", "power", "cosh", "ricker")
 
 #' Run the simulation study of the NTK genetics paper
@@ -34,7 +34,12 @@ study_models <- c("linear", "hyperbolic", "power", "cosh", "ricker")
 #'    * `"gblup"`: [ntk_lmm()] on the genomic relationship matrix [grm()] (the paper's
 #'      "product LMM");
 #'    * `"mlp"`: [mlp_fit()] on the genotypes (hidden layers 50 and 30, ReLU, batch
-#'      normalisation, dropout 0.2, Adam, early stopping; `mlp_args`).
+#'      normalisation, dropout 0.2, Adam, early stopping; `mlp_args`);
+#'    * `"ntk_kare"`: [ntk_kare()] on the training genotypes (the analytic NTK's input map
+#'      and hyper-parameters trained by KARE; `kare_args`), then [ntk_krr()] on the
+#'      trained kernel (lambda by KARE over the default grid, GLS offset) and prediction
+#'      from the test genotypes through the trained recipe; its `seconds` include the
+#'      training.
 #'
 #' `seconds` is the elapsed time of one method from the genotypes to the test
 #' predictions: for `"ntk_lmm"` and `"ntk_krr"` the time of the shared kernel (training
@@ -74,7 +79,7 @@ study_models <- c("linear", "hyperbolic", "power", "cosh", "ricker")
 #' @param reps number of replicates per value of `p`.
 #' @param h2 share of the phenotypic variance explained by the genetic signal.
 #' @param methods the methods to compare, any of `"ntk_lmm"`, `"ntk_krr"`, `"gblup"`,
-#'   `"mlp"`.
+#'   `"mlp"`, `"ntk_kare"`.
 #' @param genotypes optional numeric matrix of allele counts (individuals in rows, no
 #'   missing values) to sample individuals and SNPs from instead of simulating them.
 #' @param depth NTK depth: `NULL` (the adaptive rule, see below), one whole number, or
@@ -94,6 +99,8 @@ study_models <- c("linear", "hyperbolic", "power", "cosh", "ricker")
 #' @param krr_args list of further arguments of [ntk_krr()] (e.g. `nfolds`,
 #'   `criterion`).
 #' @param mlp_args list of further arguments of [mlp_fit()] (e.g. `epochs`, `hidden`).
+#' @param kare_args list of further arguments of [ntk_kare()] (e.g. `depth`, `steps`,
+#'   `map`, `batch`).
 #' @param threads OpenMP threads per replicate (default: the package's default, as
 #'   everywhere; with a parallel \pkg{future} plan and `threads` not given, each worker
 #'   uses 1).
@@ -119,8 +126,8 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
                       methods = c("ntk_lmm", "ntk_krr", "gblup", "mlp"), genotypes = NULL,
                       depth = NULL, width = NULL, train = 0.8, seed = NULL, ...,
                       genotype_args = list(), kernel_args = list(), lmm_args = list(),
-                      krr_args = list(), mlp_args = list(), threads = default_threads(),
-                      progress = progress_default()) {
+                      krr_args = list(), mlp_args = list(), kare_args = list(),
+                      threads = default_threads(), progress = progress_default()) {
   cl <- match.call()
   model <- check_choice(model, study_models, "model")
   n <- check_number(n, "n", lower = 10, integer = TRUE)
@@ -161,6 +168,7 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
   # decomposition of the training kernel; krr_args = list(offset = "ols") restores OLS
   if (is.null(krr_args$offset)) krr_args$offset <- "gls"
   mlp_args <- study_check_args(mlp_args, "mlp_args", mlp_fit, c("X", "y"))
+  kare_args <- study_check_args(kare_args, "kare_args", ntk_kare, c("X", "y", "threads"))
 
   grid <- expand.grid(rep = seq_len(reps), p = p, KEEP.OUT.ATTRS = FALSE)
   ntask <- nrow(grid)
@@ -173,7 +181,8 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
   cfg <- list(model = model, n = n, ntrain = ntrain, h2 = h2, methods = methods,
               genotypes = genotypes, sim_args = sim_args, genotype_args = genotype_args,
               kernel_args = kernel_args, lmm_args = lmm_args, krr_args = krr_args,
-              mlp_args = mlp_args, threads = if (parallel_run) 1L else threads)
+              mlp_args = mlp_args, kare_args = kare_args,
+              threads = if (parallel_run) 1L else threads)
   tasks <- lapply(seq_len(ntask), function(i) {
     j <- match(grid$p[i], p)
     list(rep = grid$rep[i], p = grid$p[i], depth = depth[j], width = width[j],
@@ -209,7 +218,8 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
                                 sim_args = sim_args, genotypes = !is.null(genotypes),
                                 genotype_args = genotype_args, kernel_args = kernel_args,
                                 lmm_args = lmm_args, krr_args = krr_args,
-                                mlp_args = mlp_args, parallel = parallel_run)
+                                mlp_args = mlp_args, kare_args = kare_args,
+                                parallel = parallel_run)
   attr(out, "seeds") <- seeds
   class(out) <- c("ntk_study", "data.frame")
   out
@@ -288,6 +298,10 @@ study_dry_run <- function(cfg, p, depth, width) {
   ep <- mlp$epochs
   if (is.null(ep) || (is.numeric(ep) && length(ep) == 1L && !is.na(ep) && ep > 1)) mlp$epochs <- 1L
   cfg$mlp_args <- mlp
+  ka <- cfg$kare_args          # one training step is enough to check the arguments
+  st <- ka$steps
+  if (is.null(st) || (is.numeric(st) && length(st) == 1L && !is.na(st) && st > 1)) ka$steps <- 1L
+  cfg$kare_args <- ka
   task <- list(depth = depth, width = width)
   kern <- NULL
   if (any(c("ntk_lmm", "ntk_krr") %in% cfg$methods)) {
@@ -300,7 +314,7 @@ study_dry_run <- function(cfg, p, depth, width) {
   }
   for (m in cfg$methods) {
     arg <- switch(m, ntk_lmm = "lmm_args", gblup = "lmm_args", ntk_krr = "krr_args",
-                  mlp = "mlp_args")
+                  mlp = "mlp_args", ntk_kare = "kare_args")
     tryCatch(suppressWarnings(study_fit_method(m, kern, G[tr, , drop = FALSE],
                                                G[-tr, , drop = FALSE], y[tr], cfg)),
              error = function(e) stop_arg(arg, "is not usable for ", m, ": ",
@@ -361,6 +375,13 @@ study_fit_method <- function(m, kern, Xtr, Xte, ytr, cfg) {
     mlp = {
       fit <- do.call(mlp_fit, c(list(X = Xtr, y = ytr), cfg$mlp_args))
       stats::predict(fit, newdata = Xte)
+    },
+    ntk_kare = {
+      fit <- do.call(ntk_kare, c(list(X = Xtr, y = ytr, threads = cfg$threads),
+                                 cfg$kare_args))
+      K <- kare_kernel(fit, threads = cfg$threads)
+      kr <- ntk_krr(ytr, K, criterion = "kare", offset = "gls")
+      stats::predict(kr, newdata = Xte, threads = cfg$threads)
     })
 }
 
@@ -608,7 +629,8 @@ plot.ntk_study <- function(x, type = c("both", "cor", "time"), col = NULL, ...) 
   if (is.null(col)) col <- c("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
                              "#e6ab02")[seq_len(nm)]
   if (length(col) < nm) stop_arg("col", "must give one colour per method (", nm, ").")
-  labs <- c(ntk_lmm = "NTK-LMM", ntk_krr = "NTK-KRR", gblup = "GBLUP", mlp = "MLP")[ms]
+  labs <- c(ntk_lmm = "NTK-LMM", ntk_krr = "NTK-KRR", gblup = "GBLUP", mlp = "MLP",
+            ntk_kare = "NTK-KARE")[ms]
   if (type == "both") {
     op <- graphics::par(mfrow = c(1L, 2L))
     on.exit(graphics::par(op))

@@ -41,6 +41,13 @@ extern SEXP C_hwe_exact(SEXP, SEXP, SEXP);
 extern SEXP C_geno_moments(SEXP, SEXP, SEXP);
 extern SEXP C_geno_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
                           SEXP, SEXP, SEXP, SEXP);
+/* r_kare_train.c */
+extern SEXP C_kare_objective(SEXP, SEXP, SEXP, SEXP);
+extern SEXP C_kare_analytic(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                            SEXP);
+extern SEXP C_kare_network(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                           SEXP);
+extern SEXP C_kare_network_kernel(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef CallEntries[] = {
   /* r_spectral.c */
@@ -79,6 +86,11 @@ static const R_CallMethodDef CallEntries[] = {
   {"hwe_exact",    (DL_FUNC) &C_hwe_exact,    3},
   {"geno_moments", (DL_FUNC) &C_geno_moments, 3},
   {"geno_kernel",  (DL_FUNC) &C_geno_kernel, 15},
+  /* r_kare_train.c */
+  {"kare_objective", (DL_FUNC) &C_kare_objective, 4},
+  {"kare_analytic", (DL_FUNC) &C_kare_analytic, 11},
+  {"kare_network", (DL_FUNC) &C_kare_network, 11},
+  {"kare_network_kernel", (DL_FUNC) &C_kare_network_kernel, 8},
   {NULL, NULL, 0}
 };
 

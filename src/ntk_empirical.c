@@ -90,6 +90,13 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
   }
 }
 
+/* See ntkgen.h: the pass above, for the KARE training of the network (kare_train.c). */
+void ntk_empirical_pass(const double *X, int n, int p, int width, const ntk_arch *a,
+                        const double *weights, double *A, double *D)
+{
+  net_pass(X, n, p, width, a, weights, weights + (size_t) width * p, NULL, A, D);
+}
+
 /* Row-wise kernel diagonal from a pass: d <- (acc ? d : 0) + scale * k(x_i, x_i).
  * Cost O(n p + n w L). */
 static void pass_diag(const double *X, const double *xnorm, int n, int p, int w,

@@ -214,6 +214,38 @@ int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int
 int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *F,
                       int gls, int nlam, const double *lambda, int which, double *value,
                       int *info);
+/* ---- kernels trained by KARE (kare_train.c) -----------------------------------------
+ * KARE(z) = n N / T^2 of the kernel K (n x n) at ridge z > 0 on the K/n scale, with the
+ * offset design Z (n x q: intercept [+ covariates]) projected out (the GLS offset of
+ * ntk_krr at lambda = n z), and G = dKARE/dK (n x n symmetric; may be NULL) from one
+ * eigen-mode spectral object.  NTK_ERR_NOT_PD when K_P / n + z I is not positive
+ * definite, NTK_ERR_NONFINITE for a non-finite K or value.  Cost O(n^3). */
+int ntk_kare_objective(int n, const double *K, const double *y, int q, const double *Z,
+                       double z, double *kare, double *G, int *info);
+/* Input maps of the analytic mode: one scale per SNP (M: p) or a projection (M: p x r). */
+enum { NTK_KARE_MAP_SCALE = 0, NTK_KARE_MAP_PROJECTION = 1 };
+/* Smallest sin(t) used in the 1/sin(t) factors of the backward pass (near-duplicates). */
+#define NTK_KARE_SN_MIN 1e-4
+/* KARE of the analytic NTK (depth a->depth, sw > 0, sb >= 0) of the mapped standardised
+ * genotypes X (n x p) and, when grad_sw != NULL, its exact gradient: grad_sw, grad_sb (may
+ * be NULL), grad_map (p or p x r).  K (n x n, may be NULL) receives the kernel.  See
+ * kare_train.c for the formulas.  Cost O(n^2 (p + L) + n^3); memory (2 L + 4) n^2. */
+int ntk_kare_analytic(const double *X, int n, int p, int map, int r, const double *M,
+                      const ntk_arch *a, const double *y, int q, const double *Z,
+                      double z, double *kare, double *grad_sw, double *grad_sb,
+                      double *grad_map, double *K, int *info);
+/* Forward and backward pass of the empirical network (ntk_empirical.c): A, D (L blocks of
+ * n x width each) receive A_l = relu(H_l) and D_l = df/dH_l.  Cost O(n p w + n w^2 L). */
+void ntk_empirical_pass(const double *X, int n, int p, int width, const ntk_arch *a,
+                        const double *weights, double *A, double *D);
+/* Network mode: KARE of the empirical NTK of the network with the given weights (layout
+ * of ntk_weights_length()) and, when grad != NULL, its gradient with respect to every
+ * weight and bias (same layout; the read-out bias, which the kernel does not depend on,
+ * gets 0), by reverse mode through the factorised kernel (no Jacobian).  K (n x n, may
+ * be NULL) receives the kernel.  Cost O(n^2 w L + n w^2 L + n p w) + O(n^3). */
+int ntk_kare_network(const double *X, int n, int p, int width, const ntk_arch *a,
+                     const double *weights, const double *y, int q, const double *Z,
+                     double z, double *kare, double *grad, double *K, int *info);
 /* ---- kernel helpers (ntk_analytic.c, ntk_empirical.c, ntk_prep.c) -------------------
  * ntk_analytic() also accepts depth = 0: the linear kernel Sigma0 = sw^2 X X' / p + sb^2
  * (with sw = 1, sb = 0 the genomic relationship matrix of standardised genotypes). */

@@ -101,17 +101,20 @@ SEXP C_codes(void)
   static const int st_c[] = { NTK_OK, NTK_ERR_ALLOC, NTK_ERR_LAPACK, NTK_ERR_NOT_PD,
                               NTK_ERR_ARG, NTK_ERR_INTERRUPTED, NTK_ERR_CUDA, NTK_ERR_NO_CUDA,
                               NTK_ERR_IO, NTK_ERR_SINGULAR, NTK_ERR_NONFINITE };
+  static const char *map_n[] = { "scale", "projection" };
+  static const int map_c[] = { NTK_KARE_MAP_SCALE, NTK_KARE_MAP_PROJECTION };
   const char *nms[] = { "lmm_method", "criterion", "kernel_kind", "normalize", "spectral",
-                        "status" };
-  SEXP v[6];
+                        "status", "kare_map" };
+  SEXP v[7];
   v[0] = PROTECT(code_table(4, lmm_n, lmm_c));
   v[1] = PROTECT(code_table(3, crit_n, crit_c));
   v[2] = PROTECT(code_table(3, kind_n, kind_c));
   v[3] = PROTECT(code_table(3, norm_n, norm_c));
   v[4] = PROTECT(code_table(2, spec_n, spec_c));
   v[5] = PROTECT(code_table(11, st_n, st_c));
-  SEXP out = ntk_named_list(6, nms, v);
-  UNPROTECT(6);
+  v[6] = PROTECT(code_table(2, map_n, map_c));
+  SEXP out = ntk_named_list(7, nms, v);
+  UNPROTECT(7);
   return out;
 }
 

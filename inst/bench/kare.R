@@ -1,0 +1,118 @@
+# KARE-trained NTKs (ntk_kare): (1) the cost of one analytic-mode step and of one fit at
+# n = 1000, p = 100 (target: <= 10 s on 2 cores); (2) a small Ricker study, n = 1000,
+# p = 20 / 50 / 100, 80/20 splits: untrained NTK-KRR, KARE-trained NTK (scale or
+# rank-1/2 projection map, the candidate of smallest KARE), the
+# MLP and GBLUP, median test correlation and seconds per fit; (3) network mode: seconds
+# per step against n and width, and one network-mode fit (NTKGEN_BENCH_SKIP_NETWORK=1
+# skips it).
+#
+# Run:  OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 NTKGEN_BENCH_THREADS=2 \
+#         NTKGEN_LIB=/path/to/lib Rscript inst/bench/kare.R [reps] [steps] [depth] [batch] [maps] [model]
+#   reps   replicates per p (default 3: the study is a smoke-size comparison on a shared
+#          machine; the issue's figures need >= 50)
+#   steps  optimisation steps of ntk_kare() per candidate depth (default 30)
+#   depth  candidate depths of ntk_kare(), e.g. "2" or "1:3" (default "2")
+#   batch  individuals per step of ntk_kare() ("full" for full batch; default 256)
+#   maps   candidate maps of ntk_kare(), comma-separated (default "scale,projection",
+#          the projection with ranks 1 and 2; the candidate of smallest KARE is used)
+#   model  phenotype model of the study (default "ricker"; e.g. "cosh")
+# Loader, threads and the machine line: common.R.
+#
+# Measured 2026-12-01 (2 cores shared with other jobs, load average 3-7; OpenBLAS 0.3.21,
+# 2 BLAS + 2 OpenMP threads), `kare.R 10 150 2 256` (Ricker) and `kare.R 5 150 2 256
+# scale,projection cosh`:
+#   one fit n = 1000, p = 100, depth 2: 150 steps in batches of 256 6.6-7.7 s (KARE .932 ->
+#   .539); full batch 1.2-1.4 s a step (30 steps 20-43 s)
+#   Ricker, 10 reps, median test r at p = 20 / 50 / 100: NTK-KARE .648 / .637 / .498,
+#   NTK-KRR .526 / .282 / .218, MLP .619 / .433 / .180, GBLUP .248 / .169 / .191;
+#   seconds per fit NTK-KARE 17-21 (3 candidates), NTK-KRR 0.6, MLP 0.2-0.5
+#   cosh, 5 reps: NTK-KARE .514 / .480 / .323, NTK-KRR .460 / .183 / -.020, MLP .535 /
+#   .298 / .060, GBLUP .102 / -.049 / -.019
+#   network mode, s per step (p = 100, depth 2), width 64 / 256 / 1024: n = 500 .06 / .13
+#   / .61, n = 1000 .39 / .63 / 1.82, n = 2000 2.5 / 3.0 / 5.8; one network fit (width
+#   64, 100 steps, batches of 256) 5.2 s, KARE .994 -> .281, test r .132 -> .164
+args <- commandArgs(trailingOnly = TRUE)
+reps <- if (length(args) >= 1L) as.integer(args[1L]) else 3L
+steps <- if (length(args) >= 2L) as.integer(args[2L]) else 30L
+depth <- if (length(args) >= 3L) eval(parse(text = args[3L])) else 2L
+batch <- if (length(args) >= 4L && args[4L] != "full") as.integer(args[4L]) else
+  if (length(args) >= 4L) NULL else 256L
+maps <- strsplit(if (length(args) >= 5L) args[5L] else "scale,projection", ",")[[1L]]
+model <- if (length(args) >= 6L) args[6L] else "ricker"
+bench_dir <- local({
+  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
+  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
+})
+source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
+thr <- bench_threads(2L)
+bench_machine(threads = thr)
+
+## (1) cost ---------------------------------------------------------------------------
+set.seed(1)
+G <- simulate_genotypes(1000, 100)
+y <- as.numeric(simulate_phenotype(G, "ricker", h2 = 0.5, causal = 10))
+t_step <- bench_time(
+  fit1 <- ntk_kare(G, y, depth = 2, steps = 1, threads = thr),
+  reps = min(bench_reps, 3L))
+cat(sprintf("n = 1000, p = 100: ntk_kare(depth = 2, steps = 1) %.2f s (two full evaluations: start + 1 step)\n",
+            t_step))
+bl <- if (is.null(batch)) "full" else batch
+for (b in unique(list(batch, NULL))) {
+  sb <- if (is.null(b)) min(steps, 30L) else steps   # full batch: O(n^3) a step
+  t_fit <- bench_time(fit <- ntk_kare(G, y, depth = depth, steps = sb, batch = b,
+                                      threads = thr), reps = 1L)
+  cat(sprintf("n = 1000, p = 100: ntk_kare(depth = %s, steps = %d, batch = %s) %.2f s; KARE %.4f -> %.4f\n",
+              deparse(depth), sb, if (is.null(b)) "NULL" else b, t_fit,
+              fit$kare_start[[fit$chosen]], fit$kare[[fit$chosen]]))
+}
+cat("\n")
+
+## (2) study --------------------------------------------------------------------------
+t0 <- proc.time()[["elapsed"]]
+st <- ntk_study(model = model, n = 1000, p = c(20, 50, 100), reps = reps, seed = 2024,
+                methods = c("ntk_krr", "ntk_kare", "mlp", "gblup"), threads = thr,
+                kare_args = list(depth = depth, steps = steps, batch = batch, map = maps,
+                                 rank = 1:2),
+                progress = FALSE)
+total <- proc.time()[["elapsed"]] - t0
+s <- summary(st)
+cat(sprintf("%s study: n = 1000, %d replicate(s) per p, kare depth %s, maps %s, %d steps, batch %s, %.0f s in all\n",
+            model, reps, deparse(depth), paste(maps, collapse = "+"), steps, bl, total))
+wide <- function(what) round(ntkgen:::study_wide(s, what), 3)
+cat("\nMedian test correlation (rows: method, columns: p)\n")
+print(wide("cor_median"))
+cat("\nMedian seconds per fit (NTK-KRR includes the kernel; NTK-KARE the training)\n")
+print(wide("seconds_median"))
+cat("\nIssue 10 (Ricker, median correlation): untrained NTK-KRR .51 / .32 / .19, MLP .61 / .45 / .13,",
+    "oracle .70 at p = 20 / 50 / 100\n")
+
+## (3) network mode: seconds per training step (one KARE value + gradient through the
+## factorised empirical NTK) against n and width; p = 100, depth 2 -------------------
+if (!nzchar(Sys.getenv("NTKGEN_BENCH_SKIP_NETWORK"))) {
+  cat("\nNetwork mode, seconds per step (p = 100, depth 2; kernel O(n^2 w L), KARE O(n^3))\n")
+  grid <- expand.grid(width = c(64L, 256L, 1024L), n = c(500L, 1000L, 2000L))
+  grid$seconds <- NA_real_
+  for (i in seq_len(nrow(grid))) {
+    nn <- grid$n[i]; w <- grid$width[i]
+    Xs <- matrix(stats::rnorm(nn * 100), nn, 100)
+    ys <- stats::rnorm(nn)
+    wt <- ntkgen:::ntk_weights(100L, w, 2L)$flat
+    grid$seconds[i] <- bench_time(.Call(ntkgen:::C_kare_network, Xs, wt, 2L, w, sqrt(2), 0,
+                                        ys, matrix(1, nn, 1), 0.1, as.integer(thr), TRUE),
+                                  reps = 2L)
+  }
+  print(stats::xtabs(seconds ~ n + width, grid), digits = 3)
+  # accuracy of network mode on the Ricker case of (1), 80/20 split
+  tr <- 1:800; te <- 801:1000
+  set.seed(3)
+  tn <- system.time(fn <- ntk_kare(G[tr, ], y[tr], depth = 2, width = 64, steps = 100,
+                                   batch = 256, threads = thr))[["elapsed"]]
+  set.seed(3)
+  Kn0 <- ntk_kernel(G[tr, ], depth = 2, width = 64, threads = thr)
+  pr <- function(K) predict(ntk_krr(y[tr], K, criterion = "kare", offset = "gls"),
+                            newdata = G[te, ], threads = thr)
+  cat(sprintf("network mode (width 64, depth 2, 100 steps, batches of 256): %.1f s; KARE %.3f -> %.3f; test r untrained %.3f, trained %.3f\n",
+              tn, fn$kare_start[[1]], fn$kare[[1]], stats::cor(pr(Kn0), y[te]),
+              stats::cor(pr(kare_kernel(fn, threads = thr)), y[te])))
+}
