@@ -22,7 +22,10 @@
 #'   standardised genotypes, \eqn{d^2} the squared distance divided by the number of SNPs
 #'   and \eqn{h} its median over pairs (the RKHS baseline of Crossa et al. 2010, with one
 #'   bandwidth);
-#' * `"mlp"`: [mlp_fit()] on the training genotypes (`mlp_args`).
+#' * `"mlp"`: [mlp_fit()] on the training genotypes (`mlp_args`);
+#' * `"ntk_kare"`: the NTK trained by minimising KARE, [ntk_kare()] on the training
+#'   genotypes of each fold (`kare_args`; never on the test individuals), then [ntk_krr()]
+#'   on the trained kernel (`criterion = "kare"`, GLS offset, as in [ntk_study()]).
 #' Covariates `X` (matrix, data frame or factor) enter every LMM / KRR fit as fixed
 #' effects; the MLP does not use them.
 #'
@@ -35,14 +38,15 @@
 #' @param genotypes `n x p` genotype matrix (individuals in rows), or a data frame.
 #' @param y phenotypes, length `n` (`NA`: never used, neither in training nor in testing).
 #' @param X optional covariates (fixed effects), `n` rows.
-#' @param methods any of `"gblup"`, `"ntk_lmm"`, `"ntk_krr"`, `"rkhs"`, `"mlp"`.
+#' @param methods any of `"gblup"`, `"ntk_lmm"`, `"ntk_krr"`, `"rkhs"`, `"mlp"`,
+#'   `"ntk_kare"`.
 #' @param depth NTK depth(s); default: 2 for at most 50 SNPs, else 3 (the paper's rule).
 #' @param foldid optional fold labels, length `n` (overrides `nfolds` and `reps`).
 #' @param nfolds number of folds drawn when `foldid` is `NULL`.
 #' @param reps number of repetitions of the random partition.
 #' @param kernels `"all"` (default) or `"fold"`, see Details.
-#' @param lmm_args,krr_args,mlp_args lists of further arguments of [ntk_lmm()],
-#'   [ntk_krr()] and [mlp_fit()].
+#' @param lmm_args,krr_args,mlp_args,kare_args lists of further arguments of [ntk_lmm()],
+#'   [ntk_krr()], [mlp_fit()] and [ntk_kare()].
 #' @param threads OpenMP threads for the kernels (1 per worker under a parallel plan
 #'   unless given).
 #' @param progress logical; show a labelled progress bar with ETA (default: interactive
@@ -67,7 +71,8 @@ ntk_cv <- function(genotypes, y, X = NULL,
                    methods = c("gblup", "ntk_lmm", "ntk_krr", "rkhs", "mlp"),
                    depth = NULL, foldid = NULL, nfolds = 5, reps = 1,
                    kernels = c("all", "fold"), lmm_args = list(), krr_args = list(),
-                   mlp_args = list(), threads = default_threads(), progress = progress_default()) {
+                   mlp_args = list(), kare_args = list(), threads = default_threads(),
+                   progress = progress_default()) {
   cl <- match.call()
   G <- check_numeric_matrix(genotypes, "genotypes", allow_na = TRUE, min_rows = 3L)
   warn_transposed(G, "genotypes")
@@ -77,7 +82,7 @@ ntk_cv <- function(genotypes, y, X = NULL,
              "it has columns: is it transposed? Individuals must be in rows.")
   y <- check_numeric_vector(y, "y", n = n, allow_na = TRUE)
   if (!is.null(X)) X <- check_covariates(X, n)
-  all_methods <- c("gblup", "ntk_lmm", "ntk_krr", "rkhs", "mlp")
+  all_methods <- c("gblup", "ntk_lmm", "ntk_krr", "rkhs", "mlp", "ntk_kare")
   if (!is.character(methods) || !length(methods) || anyNA(methods) ||
       !all(methods %in% all_methods))
     stop_arg("methods", "must be a subset of ", paste0('"', all_methods, '"', collapse = ", "), ".")
@@ -90,6 +95,7 @@ ntk_cv <- function(genotypes, y, X = NULL,
   lmm_args <- study_check_args(lmm_args, "lmm_args", ntk_lmm.default, c("y", "K", "X"))
   krr_args <- study_check_args(krr_args, "krr_args", ntk_krr.default, c("y", "K", "X"))
   mlp_args <- study_check_args(mlp_args, "mlp_args", mlp_fit, c("X", "y"))
+  kare_args <- study_check_args(kare_args, "kare_args", ntk_kare, c("X", "y", "threads"))
   obs <- which(!is.na(y))
   if (length(obs) < 6L) stop_arg("y", "has fewer than 6 observed values.")
   # folds over the observed individuals: given, or drawn `reps` times
@@ -113,7 +119,7 @@ ntk_cv <- function(genotypes, y, X = NULL,
     lapply(sort(unique(folds[[r]])), function(f) list(rep = r, fold = f))), recursive = FALSE)
   cfg <- list(G = G, y = y, X = X, methods = methods, depth = depth, kernels = kernels,
               kall = kall, lmm_args = lmm_args, krr_args = krr_args, mlp_args = mlp_args,
-              threads = threads, folds = folds)
+              kare_args = kare_args, threads = threads, folds = folds)
   parallel_run <- study_use_future()
   if (parallel_run && missing(threads)) cfg$threads <- 1L
   tick <- progress_ticker(length(tasks), "ntk_cv folds", progress, parallel_run)
@@ -237,6 +243,16 @@ cv_fold <- function(task, cfg) {
         p <- stats::predict(fit, newdata = cfg$G[te, , drop = FALSE])
       })
       add("mlp", p, secs)
+    } else if (m == "ntk_kare") {
+      secs <- study_time({
+        fit <- do.call(ntk_kare, c(list(X = cfg$G[tr, , drop = FALSE], y = y[tr],
+                                        threads = cfg$threads), cfg$kare_args))
+        K <- kare_kernel(fit, threads = cfg$threads)
+        kr <- ntk_krr(y[tr], K, criterion = "kare", offset = "gls", X = Xtr)
+        p <- stats::predict(kr, newdata = cfg$G[te, , drop = FALSE], X_new = Xte,
+                            threads = cfg$threads)
+      })
+      add("ntk_kare", p, secs)
     }
   }
   list(results = do.call(rbind, rows), predictions = do.call(rbind, preds))

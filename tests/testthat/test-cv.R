@@ -100,3 +100,22 @@ test_that("ntk_cv() reproduces the wheat vignette's fold loop on wheat.sets", {
     expect_equal(r$cor[r$method == "ntk_krr" & r$fold == f], cor(pk, y[te]), tolerance = 1e-12)
   }
 })
+
+test_that("ntk_cv() runs the KARE-trained kernel on each fold's training individuals", {
+  set.seed(5)
+  G <- simulate_genotypes(n = 80, p = 12)
+  y <- as.numeric(simulate_phenotype(G, model = "ricker", h2 = 0.6))
+  folds <- rep(1:2, 40)
+  cv <- ntk_cv(G, y, methods = c("ntk_krr", "ntk_kare"), foldid = folds, threads = 1,
+               kare_args = list(depth = 1, steps = 3), progress = FALSE)
+  r <- cv$results
+  expect_setequal(as.character(unique(r$method)), c("ntk_krr", "ntk_kare"))
+  # fold 1 by hand
+  tr <- folds != 1
+  set.seed(5)
+  f <- ntk_kare(G[tr, ], y[tr], depth = 1, steps = 3, threads = 1)
+  kr <- ntk_krr(y[tr], kare_kernel(f, threads = 1), criterion = "kare", offset = "gls")
+  p <- predict(kr, newdata = G[!tr, ], threads = 1)
+  # analytic full-batch training draws no random numbers: the same numbers
+  expect_equal(r$cor[r$method == "ntk_kare" & r$fold == 1], cor(p, y[!tr]), tolerance = 1e-10)
+})
