@@ -551,18 +551,8 @@ kare_kernel <- function(object, newdata = NULL, threads = default_threads()) {
 kare_recipe_kernel <- function(s, newdata, arg, threads = default_threads()) {
   X <- s$genotypes
   if (is.null(X)) stop_arg(arg, "cannot be used: the training kernel does not carry its genotypes.")
-  if (!(is.data.frame(newdata) || is.matrix(newdata)))
-    stop_arg(arg, "must be a numeric matrix or data frame of genotypes, not ",
-             class(newdata)[1L], ".")
-  if (NCOL(newdata) != NCOL(X))
-    stop_arg(arg, "must have the ", NCOL(X), " columns (SNPs) of the training genotypes (",
-             NCOL(newdata), " given).")
-  if (!is.null(colnames(X)) && !is.null(colnames(newdata)) &&
-      !identical(colnames(X), colnames(newdata)))
-    stop_arg(arg, "must have the column (SNP) names of the training genotypes, in their order.")
+  Z <- recipe_newdata(X, newdata, arg)
   threads <- check_threads(threads)
-  Z <- tryCatch(check_numeric_matrix(newdata, arg, allow_na = TRUE, min_rows = 1L),
-                error = function(e) stop(conditionMessage(e), call. = FALSE))
   kare_compute(s, X, Z, threads)
 }
 

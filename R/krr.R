@@ -183,15 +183,10 @@ ntk_krr <- function(y, ...) {
 ntk_krr.formula <- function(y, data = NULL, K, ...) {
   cl <- match.call()
   cl[[1L]] <- as.name("ntk_krr")
-  formula <- y
-  if (length(formula) != 3L) stop_arg("y", "must be a two-sided formula (response ~ covariates).")
-  if (is.null(data)) data <- environment(formula)
-  mf <- stats::model.frame(formula, data = data, na.action = stats::na.pass,
-                           drop.unused.levels = TRUE)
-  tt <- attr(mf, "terms")
-  yv <- stats::model.response(mf)
-  if (!is.numeric(yv) && !is.logical(yv))
-    stop_arg("y", "must have a numeric response (", class(yv)[1L], " given).")
+  fr <- formula_frame(y, data)
+  mf <- fr$mf
+  tt <- fr$terms
+  yv <- fr$y
   X <- NULL
   if (length(attr(tt, "term.labels"))) {
     # the covariates' design by model.matrix() (factors, interactions), intercept left
@@ -206,7 +201,6 @@ ntk_krr.formula <- function(y, data = NULL, K, ...) {
                                       contrasts = attr(M, "contrasts"),
                                       names = all.vars(stats::delete.response(tt)))
   }
-  yv <- formula_response(yv, data)
   fit <- ntk_krr.default(yv, K = K, X = X, ...)
   if (inherits(fit, "ntk_krr")) fit$call <- cl
   fit

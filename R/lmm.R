@@ -157,17 +157,11 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
                             constrain = TRUE, tol = 1e-8, maxit = 200L, spectral = NULL, ...) {
   cl <- match.call()
   cl[[1L]] <- as.name("ntk_lmm")
-  formula <- y
-  if (length(formula) != 3L) stop_arg("y", "must be a two-sided formula (response ~ covariates).")
   method <- lmm_check_method(method)
-  if (is.null(data)) data <- environment(formula)
-  mf <- stats::model.frame(formula, data = data, na.action = stats::na.pass,
-                           drop.unused.levels = TRUE)
-  tt <- attr(mf, "terms")
-  yv <- stats::model.response(mf)
-  if (!is.numeric(yv) && !is.logical(yv))
-    stop_arg("y", "must have a numeric response (", class(yv)[1L], " given).")
-  Y <- lmm_check_y(formula_response(yv, data))
+  fr <- formula_frame(y, data)
+  mf <- fr$mf
+  tt <- fr$terms
+  Y <- lmm_check_y(fr$y)
   X <- stats::model.matrix(tt, mf)
   if (anyNA(X)) {
     vars <- attr(tt, "term.labels")[unique(attr(X, "assign")[colSums(is.na(X)) > 0])]
@@ -179,6 +173,20 @@ ntk_lmm.formula <- function(y, data = NULL, K, method = c("minque1", "minque0", 
                        terms = stats::delete.response(tt),
                        xlevels = stats::.getXlevels(tt, mf),
                        contrasts = attr(X, "contrasts")))
+}
+
+# The model frame of a two-sided formula over `data` (default: its environment), NA kept,
+# and its numeric response named as formula_response() does.
+formula_frame <- function(formula, data) {
+  if (!inherits(formula, "formula") || length(formula) != 3L)
+    stop_arg("y", "must be a two-sided formula (response ~ covariates).")
+  if (is.null(data)) data <- environment(formula)
+  mf <- stats::model.frame(formula, data = data, na.action = stats::na.pass,
+                           drop.unused.levels = TRUE)
+  yv <- stats::model.response(mf)
+  if (!is.numeric(yv) && !is.logical(yv))
+    stop_arg("y", "must have a numeric response (", class(yv)[1L], " given).")
+  list(mf = mf, terms = attr(mf, "terms"), y = formula_response(yv, data))
 }
 
 # The response of a model frame, named by the data's row names only when they were set

@@ -70,17 +70,7 @@ recipe_kernel <- function(s, newdata, arg, threads = default_threads()) {
   if (inherits(s$genotypes, "ntk_plink") || is.character(s$genotypes))
     return(kernel_like_plink(s, newdata, threads))
   X <- s$genotypes
-  if (is.data.frame(newdata) || is.matrix(newdata)) {
-    if (NCOL(newdata) != NCOL(X))
-      stop_arg(arg, "must have the ", NCOL(X), " columns (SNPs) of the training genotypes (",
-               NCOL(newdata), " given).")
-    if (!is.null(colnames(X)) && !is.null(colnames(newdata)) &&
-        !identical(colnames(X), colnames(newdata)))
-      stop_arg(arg, "must have the column (SNP) names of the training genotypes, in their order.")
-  } else {
-    stop_arg(arg, "must be a numeric matrix or data frame of genotypes, not ",
-             class(newdata)[1L], ".")
-  }
+  Z <- recipe_newdata(X, newdata, arg)
   threads <- check_threads(threads)
   if (identical(s$kind, "empirical")) {
     rng_preserve()
@@ -88,13 +78,26 @@ recipe_kernel <- function(s, newdata, arg, threads = default_threads()) {
   }
   dev <- if (identical(s$device, "cuda")) "cuda" else "cpu"
   grm_kind <- identical(s$kind, "grm")
-  Z <- tryCatch(check_numeric_matrix(newdata, arg, allow_na = TRUE, min_rows = 1L),
-                error = function(e) stop(conditionMessage(e), call. = FALSE))
   kernel_compute(X, Z, kind = s$kind, depth = if (grm_kind) 0L else s$depth,
                  width = if (grm_kind) Inf else s$width,
                  sigma_w = s$sigma_w, sigma_b = s$sigma_b, normalize = s$normalize,
                  n_init = s$n_init, standardize = s$standardize, threads = threads,
                  device = dev, quiet = TRUE)
+}
+
+# New individuals' genotypes checked against the training genotypes X of a recipe: a
+# numeric matrix or data frame with X's columns (by name when both have names).
+recipe_newdata <- function(X, newdata, arg) {
+  if (!(is.data.frame(newdata) || is.matrix(newdata)))
+    stop_arg(arg, "must be a numeric matrix or data frame of genotypes, not ",
+             class(newdata)[1L], ".")
+  if (NCOL(newdata) != NCOL(X))
+    stop_arg(arg, "must have the ", NCOL(X), " columns (SNPs) of the training genotypes (",
+             NCOL(newdata), " given).")
+  if (!is.null(colnames(X)) && !is.null(colnames(newdata)) &&
+      !identical(colnames(X), colnames(newdata)))
+    stop_arg(arg, "must have the column (SNP) names of the training genotypes, in their order.")
+  check_numeric_matrix(newdata, arg, allow_na = TRUE, min_rows = 1L)
 }
 
 # The settings that make two kernels the same kernel, in the order they are reported.

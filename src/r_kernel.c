@@ -137,29 +137,8 @@ SEXP C_ntk_kernel(SEXP X, SEXP Z, SEXP kind_, SEXP depth_, SEXP width_, SEXP sw_
     PutRNGstate();
   }
   ntk_stop_on_status(st, routine, 0);
-  /* overflow (huge sigma_w / sigma_b, deep networks with sigma_w^2 > 2, unscaled inputs)
-   * must not leak Inf / NaN into the result or its normalisation */
-  const double *kp = REAL(K);
-  int finite = 1;
-  for (size_t t = 0, len = (size_t) nr * n; t < len && finite; t++) finite = R_FINITE(kp[t]);
-  for (int i = 0; i < nr && finite; i++) finite = R_FINITE(dr[i]);
-  for (int i = 0; dc && i < n && finite; i++) finite = R_FINITE(dc[i]);
-  if (!finite)
-    error("%s: the kernel overflowed to non-finite values; reduce `sigma_w`, `sigma_b` or "
-          "`depth`, or the scale of `X` (e.g. standardize = TRUE)", routine);
-
-  if (normalize > 0) {
-    if (sym) {
-      for (int i = 0; i < n; i++) dr[i] = REAL(K)[(size_t) i * (n + 1)];
-      dc = dr;
-    }
-    st = ntk_normalize(REAL(K), nr, n, dr, dc, normalize == 2 ? 1.0 / p : 1.0, sym,
-                       a.nthreads);
-    ntk_stop_on_status(st, "ntk_normalize", 0);
-  }
-  ntk_attach_diag(K, nr, n, sym, dr, normalize, p);
-  if (!isNull(dimnames)) setAttrib(K, R_DimNamesSymbol, dimnames);
-  if (!isNull(settings)) setAttrib(K, install("ntk"), settings);
+  ntk_kernel_finish(K, nr, n, sym, dr, dc, normalize, p, a.nthreads, routine, dimnames,
+                    settings);
   UNPROTECT(nprot);
   return K;
 }

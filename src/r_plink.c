@@ -275,26 +275,8 @@ SEXP C_geno_kernel(SEXP Xs, SEXP Zs, SEXP center, SEXP scale, SEXP kind_, SEXP d
     GK_STOP(st);
   }
 #undef GK_STOP
-  const double *kp = REAL(K);
-  int finite = 1;
-  for (size_t t = 0, len = (size_t) nr * n; t < len && finite; t++) finite = R_FINITE(kp[t]);
-  for (int i = 0; i < nr && finite; i++) finite = R_FINITE(dr[i]);
-  for (int i = 0; dc && i < n && finite; i++) finite = R_FINITE(dc[i]);
-  if (!finite)
-    error("%s: the kernel overflowed to non-finite values; reduce `sigma_w`, `sigma_b` or "
-          "`depth`", routine);
-  if (normalize > 0) {
-    if (sym) {
-      for (int i = 0; i < n; i++) dr[i] = REAL(K)[(size_t) i * (n + 1)];
-      dc = dr;
-    }
-    st = ntk_normalize(REAL(K), nr, n, dr, dc, normalize == 2 ? 1.0 / p : 1.0, sym,
-                       a.nthreads);
-    ntk_stop_on_status(st, "ntk_normalize", 0);
-  }
-  ntk_attach_diag(K, nr, n, sym, dr, normalize, p);
-  if (!isNull(dimnames)) setAttrib(K, R_DimNamesSymbol, dimnames);
-  if (!isNull(settings)) setAttrib(K, install("ntk"), settings);
+  ntk_kernel_finish(K, nr, n, sym, dr, dc, normalize, p, a.nthreads, routine, dimnames,
+                    settings);
   SEXP mv = PROTECT(allocVector(REALSXP, 2)); nprot++;
   REAL(mv)[0] = miss[0];
   REAL(mv)[1] = miss[1];

@@ -130,6 +130,34 @@ void ntk_attach_diag(SEXP K, int nr, int n, int sym, const double *dr, int norma
   UNPROTECT(1);
 }
 
+/* See r_util.h. */
+void ntk_kernel_finish(SEXP K, int nr, int n, int sym, double *dr, double *dc, int normalize,
+                       int p, int nthreads, const char *routine, SEXP dimnames, SEXP settings)
+{
+  /* overflow (huge sigma_w / sigma_b, deep networks with sigma_w^2 > 2, unscaled inputs)
+   * must not leak Inf / NaN into the result or its normalisation */
+  const double *kp = REAL(K);
+  int finite = 1;
+  for (size_t t = 0, len = (size_t) nr * n; t < len && finite; t++) finite = R_FINITE(kp[t]);
+  for (int i = 0; i < nr && finite; i++) finite = R_FINITE(dr[i]);
+  for (int i = 0; dc && i < n && finite; i++) finite = R_FINITE(dc[i]);
+  if (!finite)
+    error("%s: the kernel overflowed to non-finite values; reduce `sigma_w`, `sigma_b` or "
+          "`depth`, or the scale of `X` (e.g. standardize = TRUE)", routine);
+  if (normalize > 0) {
+    if (sym) {
+      for (int i = 0; i < n; i++) dr[i] = REAL(K)[(size_t) i * (n + 1)];
+      dc = dr;
+    }
+    int st = ntk_normalize(REAL(K), nr, n, dr, dc,
+                           normalize == NTK_NORM_PAPER ? 1.0 / p : 1.0, sym, nthreads);
+    ntk_stop_on_status(st, "ntk_normalize", 0);
+  }
+  ntk_attach_diag(K, nr, n, sym, dr, normalize, p);
+  if (!isNull(dimnames)) setAttrib(K, R_DimNamesSymbol, dimnames);
+  if (!isNull(settings)) setAttrib(K, install("ntk"), settings);
+}
+
 /* The progress callback: an R function(fraction) set by R around a long .Call
  * (progress_set), preserved while set; calls are throttled to one per 0.25 s. */
 static SEXP progress_cb = NULL;

@@ -23,6 +23,11 @@ void ntk_arg_matrix(SEXP x, const char *arg, int *nr, int *nc);
  * normalisation (test rows: from dr, their unnormalised values; a symmetric kernel: its
  * diagonal, the fingerprint by which a recipe recognises its kernel after arithmetic). */
 void ntk_attach_diag(SEXP K, int nr, int n, int sym, const double *dr, int normalize, int p);
+/* The end of every kernel's glue (r_kernel.c, r_plink.c): refuse non-finite values, apply
+ * the normalisation (dr: the rows' own values, dc: the columns', may be NULL when not
+ * normalising or symmetric), attach "diag", dimnames and the settings. */
+void ntk_kernel_finish(SEXP K, int nr, int n, int sym, double *dr, double *dc, int normalize,
+                       int p, int nthreads, const char *routine, SEXP dimnames, SEXP settings);
 /* Maps an R list made by ntk_spectral() onto the core struct (pointers into the list). */
 void ntk_arg_spectral(SEXP x, ntk_spectral *s);
 #endif
