@@ -329,6 +329,9 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   if (criterion == "cv") {
     if (is.null(pre)) {
       fo <- krr_folds(foldid, nfolds, n, obs, D)
+      nt <- max(nobs - tabulate(fo$fold0[obs], fo$nfolds))
+      spectral_check_memory(8 * (2 * as.numeric(nt)^2 + as.numeric(nobs - nt) * nt +
+                                 2 * as.numeric(n) * nlam), "K")
       # criteria on y / sd(y), mapped back: mean squared errors neither over- nor
       # underflow for phenotypes of any magnitude
       sy <- krr_y_scale(yo)

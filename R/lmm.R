@@ -298,6 +298,10 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
       rs <- .Call(C_lmm_fit_spectral, S, Ys, ntk_code("lmm_method", method),
                   as.integer(constrain), tol, maxit)
     } else {
+      # the several-kernel engine holds about (3 q + 4) n^2 doubles (rotated kernels,
+      # the Cholesky factor, q + 1 transformed kernels, the sandwich), plus the subsets
+      spectral_check_memory(8 * as.numeric(length(obs))^2 * (3 * q + 4 + (length(obs) < n) * q),
+                            "K")
       Ko <- if (length(obs) < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
       lmm_check_identifiable(Ko, Xo, kl$args)
       rs <- lapply(seq_along(cols), function(j)

@@ -55,8 +55,15 @@ krr_alpha <- function(object, s) {
                 beta = stats::setNames(object$beta[, j], rownames(object$beta)), lambda = lam))
   obs <- which(!is.na(object$y))
   D <- krr_design(object$X, object$n, obs)
-  fit <- krr_solve(object$spectral, object$y[obs], D[obs, , drop = FALSE],
-                   as.integer(object$offset == "gls"), lam, obs, object$n)
+  fit <- tryCatch(krr_solve(object$spectral, object$y[obs], D[obs, , drop = FALSE],
+                            as.integer(object$offset == "gls"), lam, obs, object$n),
+                  error = function(e) {
+                    if (grepl("not positive definite", conditionMessage(e)))
+                      stop_arg("s", "= ", format(lam), " is too small for this kernel (mean ",
+                               "diagonal ", format(object$spectral$scale, digits = 3),
+                               "): K + s I is numerically singular; use a larger `s`.")
+                    stop(e)
+                  })
   alpha <- fit$alpha[, 1L]
   names(alpha) <- rownames(object$K)
   beta <- fit$beta[, 1L]

@@ -97,6 +97,15 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
       any(hidden > .Machine$integer.max))
     stop_arg("hidden", "must be a vector of positive whole numbers (layer widths).")
   hidden <- as.integer(hidden)
+  # parameters, their gradient, Adam's two moments and the best copy: 5 doubles each
+  widths <- c(ncol(X), hidden, 1)
+  npar <- sum((as.numeric(widths[-length(widths)]) + 1) * widths[-1L])
+  need <- 8 * 5 * npar
+  max_gb <- getOption("ntkgen.max_kernel_gb", 16)
+  if (need > max_gb * 1024^3)
+    stop_arg("hidden", "gives a network of ", format(npar, big.mark = ","), " parameters: ",
+             "about ", signif(need / 1024^3, 3), " GB to train, more than the limit of ",
+             max_gb, " GB (option `ntkgen.max_kernel_gb`).")
   dropout <- check_number(dropout, "dropout", lower = 0, upper = 1, open_upper = TRUE)
   batch_norm <- check_flag(batch_norm, "batch_norm")
   lr <- check_number(lr, "lr", lower = 0, open_lower = TRUE)

@@ -153,7 +153,18 @@ sim_engine <- function(G, h2, causal, beta, link, model, params) {
   }
   u <- standardise_vec(drop(Gc %*% beta), "genetic value u")
   fu <- link(u)
-  if (any(!is.finite(fu))) stop("the link produced non-finite values.", call. = FALSE)
+  # the link's own parameter (a, gamma) is what makes it overflow or flatten: name it
+  parg <- intersect(names(params), c("a", "gamma"))
+  if (any(!is.finite(fu))) {
+    if (length(parg))
+      stop_arg(parg[1L], "= ", format(params[[parg[1L]]]), " makes the ", model, " link ",
+               "overflow (non-finite f(u)); use a smaller value.")
+    stop("the ", model, " link produced non-finite values (the genetic values are too ",
+         "spread out).", call. = FALSE)
+  }
+  if (length(parg) && !(stats::sd(fu) > 0))
+    stop_arg(parg[1L], "= ", format(params[[parg[1L]]]), " makes the ", model, " link ",
+             "constant over the individuals (f(u) has zero variance); use a smaller value.")
   g <- standardise_vec(fu, "transformed genetic value f(u)")
   e <- stats::rnorm(nrow(G))
   y <- sqrt(h2) * g + sqrt(1 - h2) * e

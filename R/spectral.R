@@ -101,6 +101,8 @@ spectral_basis <- function(s) {
   .Call(C_spectral_apply, s, diag(s$m), 1L)
 }
 
+# The one memory guard of the O(n^2) routines (kernels have theirs in kernel_compute()):
+# refuse, before anything is allocated, work beyond getOption("ntkgen.max_kernel_gb").
 spectral_check_memory <- function(bytes, arg) {
   max_gb <- getOption("ntkgen.max_kernel_gb", 16)
   if (bytes > max_gb * 1024^3)

@@ -357,3 +357,11 @@ test_that("offset = 'gls': KARE, GCV, LOO use the full smoother; LOO equals refi
   expect_error(do.call(ntk_krr, c(args, offset = "reml")), "formal argument|`offset`")
   expect_error(ntk_krr(y, d$K, offset = "reml"), "`offset`")
 })
+
+test_that("a ridge too small for the kernel is an error naming `s`", {
+  set.seed(41)
+  G <- matrix(rbinom(60 * 20, 2, 0.3), 60)
+  K <- grm(G, threads = 1)              # rank 19 < 60: K + s I singular for tiny s
+  fit <- ntk_krr(rnorm(60), K, criterion = "gcv")
+  expect_error(coef(fit, s = 1e-300), "`s` = 1e-300 is too small")
+})

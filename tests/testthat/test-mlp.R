@@ -190,3 +190,8 @@ test_that("a diverging training stops with an error that says so", {
   y <- drop(X %*% c(1, -1, 0.5, 0)) + rnorm(200)
   expect_error(mlp_fit(X, y, lr = 1e10, epochs = 50), "diverged.*lr")
 })
+
+test_that("a network too large for memory is refused before anything is allocated", {
+  X <- matrix(rnorm(50 * 3), 50, 3)
+  expect_error(mlp_fit(X, rnorm(50), hidden = c(1e5, 1e5)), "`hidden` gives a network.*GB")
+})

@@ -190,3 +190,10 @@ test_that("generator errors name the argument", {
   expect_error(sim_power(G, symmetric = NA), "`symmetric`")
   expect_error(simulate_phenotype(G, "quadratic"), "`model`")
 })
+
+test_that("link parameters that overflow or flatten the link are named", {
+  set.seed(40)
+  X <- matrix(rnorm(300), 100)
+  expect_error(sim_power(X, gamma = 1e6), "`gamma` = 1e\\+06 makes the power link")
+  expect_error(sim_ricker(X, a = 1e6), "`a` = 1e\\+06 makes the ricker link")
+})

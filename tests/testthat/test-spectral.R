@@ -214,3 +214,13 @@ test_that("the band form (m >= 256) gives the fits of the eigendecomposition and
   q <- ntkgen:::lmm_pev(p, Kn, diag(K)[1:5])$pev
   expect_equal(q, sg * diag(K)[1:5] - sg^2 * rowSums((Kn %*% P) * Kn), tolerance = 1e-8)
 })
+
+test_that("the O(n^2) routines refuse work beyond the memory option before allocating", {
+  K <- spec_kernel(60, 20, 15)
+  y <- rnorm(60)
+  old <- options(ntkgen.max_kernel_gb = 1e-6)
+  on.exit(options(old))
+  expect_error(ntk_lmm(y, K), "`K` is too large to decompose.*GB")
+  expect_error(ntk_lmm(y, list(a = K, b = K^2)), "`K` is too large")
+  expect_error(ntk_krr(y, K, nfolds = 3), "`K` is too large")
+})
