@@ -126,7 +126,7 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
     xs <- mom[[2L]]
     xs[!(xs > 0)] <- 1
     yc <- mean(y)
-    ys <- stats::sd(y)
+    ys <- scaled_sd(y)          # no overflow for y of any magnitude
     if (!(ys > 0)) stop_arg("y", "is constant; there is nothing to learn.")
   } else {
     xc <- rep(0, ncol(X)); xs <- rep(1, ncol(X)); yc <- 0; ys <- 1

@@ -14,15 +14,22 @@ int ntk_col_moments(const double *X, int n, int p, double *mean, double *sd, int
 #endif
   for (int k = 0; k < p; k++) {
     const double *col = X + (size_t) k * n;
-    double s = 0.0;
+    /* on the column divided by its largest |x| and scaled back, so that neither the sum
+     * nor the sum of squares over- or underflows (columns of 1e200 or 1e-170, or one
+     * entry of 1e300) */
+    double mx = 0.0;
     int cnt = 0;
     for (int i = 0; i < n; i++)
-      if (!isnan(col[i])) { s += col[i]; cnt++; }
+      if (!isnan(col[i])) { double a = fabs(col[i]); if (a > mx) mx = a; cnt++; }
+    double sc = mx > 0 && isfinite(mx) && isfinite(1.0 / mx) ? mx : 1.0;
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+      if (!isnan(col[i])) s += col[i] / sc;
     double mu = cnt > 0 ? s / cnt : NAN, ss = 0.0;
     for (int i = 0; i < n; i++)
-      if (!isnan(col[i])) { double e = col[i] - mu; ss += e * e; }
-    mean[k] = mu;
-    sd[k] = cnt > 1 ? sqrt(ss / (cnt - 1)) : 0.0;
+      if (!isnan(col[i])) { double e = col[i] / sc - mu; ss += e * e; }
+    mean[k] = mu * sc;
+    sd[k] = cnt > 1 ? sqrt(ss / (cnt - 1)) * sc : 0.0;
     nobs[k] = cnt;
   }
   (void) nthreads;

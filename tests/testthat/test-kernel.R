@@ -360,3 +360,24 @@ test_that("long kernels report their progress to a bar fed from the compiled cod
   expect_length(seen, 0L)
   expect_equal(K2, K)
 })
+
+test_that("standardised kernels do not depend on the genotypes' magnitude", {
+  set.seed(42)
+  X <- matrix(rbinom(40 * 15, 2, 0.4), 40, 15)
+  K <- ntk_kernel(X, depth = 2, threads = 1)
+  strip <- function(M) { attributes(M) <- list(dim = dim(M)); M }
+  for (s in c(1e-170, 1e200))
+    expect_equal(strip(ntk_kernel(X * s, depth = 2, threads = 1)), strip(K), tolerance = 1e-10,
+                 info = format(s))
+  # one huge entry: the column is kept (standardised by its own sd), the kernel finite
+  X2 <- X
+  X2[1, 1] <- 1e300
+  K2 <- ntk_kernel(X2, depth = 2, threads = 1)
+  expect_equal(attr(K2, "ntk")$p, 15L)
+  expect_true(all(is.finite(K2)))
+  set.seed(43)
+  y <- drop(X %*% rnorm(15)) + rnorm(40)
+  set.seed(1); a <- mlp_fit(X, y, epochs = 5, hidden = 8)
+  set.seed(1); b <- mlp_fit(X, y * 1e300, epochs = 5, hidden = 8)
+  expect_equal(predict(b, X) / 1e300, predict(a, X), tolerance = 1e-8)
+})
