@@ -297,6 +297,8 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
       S <- lmm_spectral(spectral, K[[1L]], obs, Xo, kl$args[1L])
       rs <- .Call(C_lmm_fit_spectral, S, Ys, ntk_code("lmm_method", method),
                   as.integer(constrain), tol, maxit)
+      rdef <- S$r < S$m || S$values[length(S$values)] <= 1e-10 * S$values[1L]
+      for (j in seq_along(rs)) rs[[j]]$rank_deficient <- rdef
     } else {
       # the several-kernel engine holds about (3 q + 4) n^2 doubles (rotated kernels,
       # the Cholesky factor, q + 1 transformed kernels, the sandwich), plus the subsets
@@ -531,14 +533,30 @@ lmm_build <- function(r, y, K, X, obs, knames, method, constrain, Kalpha) {
   if (r$v_pd) {
     # Kalpha[, i] = K_i %*% alpha padded with zeros for the unobserved
     for (i in seq_len(q)) blup[, i] <- theta[i] * Kalpha[, i]
+  } else if (constrain && theta[k] <= 0) {
+    warning("V = sum of V(K_i) K_i is singular at the estimates: the residual variance is ",
+            "0 and the kernel(s) rank-deficient, so fixed effects and BLUPs are NA; the ",
+            "phenotypes lie (nearly) in the kernels' column space.", call. = FALSE)
   } else {
-    warning("V is not positive definite at the (unconstrained) estimates: fixed effects ",
-            "and BLUPs are NA; use constrain = TRUE.", call. = FALSE)
+    warning("V is not positive definite at the ", if (!constrain) "(unconstrained) ",
+            "estimates: fixed effects and BLUPs are NA",
+            if (!constrain) "; use constrain = TRUE", ".", call. = FALSE)
   }
+  # a residual variance on its boundary 0 with a rank-deficient kernel: the REML
+  # likelihood grows without bound towards V(e) = 0, so "converged" and h2 = 1 are no
+  # estimate; say so rather than report them as one
+  boundary <- method %in% c("iminque", "reml") && isTRUE(r$rank_deficient) &&
+    theta[k] <= 1e-3 * max(tot, .Machine$double.xmin)
+  if (boundary)
+    warning("the residual variance went to its boundary 0 with a rank-deficient kernel: ",
+            "the REML likelihood has no maximum there (it increases towards V(e) = 0), so ",
+            "h2 = ", format(h2[1L], digits = 3), " is not an estimate; the phenotypes lie ",
+            "(nearly) in the kernel's column space (too few SNPs for the individuals, or a ",
+            "kernel fitted to y).", call. = FALSE)
   xb <- if (ncol(X) > 0L) drop(X %*% b) else rep(0, n)
   fitted <- stats::setNames(xb + rowSums(blup), ids)
   res <- stats::setNames(y - fitted, ids)
-  if (method %in% c("iminque", "reml") && !r$converged)
+  if (method %in% c("iminque", "reml") && !r$converged && !boundary)
     warning("ntk_lmm(method = \"", method, "\") did not converge in ", r$iter,
             " iterations; increase `maxit`.", call. = FALSE)
   structure(list(

@@ -224,3 +224,12 @@ test_that("the O(n^2) routines refuse work beyond the memory option before alloc
   expect_error(ntk_lmm(y, list(a = K, b = K^2)), "`K` is too large")
   expect_error(ntk_krr(y, K, nfolds = 3), "`K` is too large")
 })
+
+test_that("REML on the boundary of a rank-deficient kernel says the likelihood has no maximum", {
+  set.seed(44)
+  Z <- scale(matrix(rbinom(60 * 10, 2, 0.4), 60, 10))
+  K <- tcrossprod(Z) / 10                       # rank 9 after centring
+  y <- drop(Z %*% rnorm(10))                    # no noise: y in the column space of K
+  expect_warning(f <- ntk_lmm(y, K, method = "reml"), "no maximum")
+  expect_lt(unname(f$theta[2]), 1e-3 * f$vp)
+})
