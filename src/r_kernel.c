@@ -89,25 +89,13 @@ SEXP C_ntk_kernel(SEXP X, SEXP Z, SEXP kind_, SEXP depth_, SEXP width_, SEXP sw_
     ntk_arg_matrix(Z, "Z", &m, &pz);
     if (pz != p) error("`Z` must have as many columns as `X` (%d, not %d)", p, pz);
   }
-  int kind = ntk_arg_int(kind_, "kind");
-  ntk_arch a;
-  a.depth = ntk_arg_int(depth_, "depth");
-  int width = ntk_arg_int(width_, "width");
-  a.sw = ntk_arg_double(sw_, "sigma_w");
-  a.sb = ntk_arg_double(sb_, "sigma_b");
-  int n_init = ntk_arg_int(n_init_, "n_init");
-  int normalize = ntk_arg_int(normalize_, "normalize");
-  a.nthreads = ntk_arg_int(threads_, "threads");
+  ntk_kernel_spec ks;
+  ntk_arg_kernel_spec(kind_, depth_, width_, sw_, sb_, n_init_, normalize_, threads_, &ks);
+  int kind = ks.kind, width = ks.width, n_init = ks.n_init, normalize = ks.normalize;
+  ntk_arch a = ks.arch;
   int use_cuda = ntk_arg_int(use_cuda_, "use_cuda");
-  if (kind < 0 || kind > 2) error("`kind` must be 0, 1 or 2");
   if (n < 1 || p < 1) error("`X` must have at least one row and one column");
-  if (a.depth < (kind == 0 ? 0 : 1)) error("`depth` must be >= 1");
-  if (kind == 2 && width < 1) error("`width` must be >= 1");
-  if (!(a.sw >= 0) || !(a.sb >= 0)) error("`sigma_w` and `sigma_b` must be >= 0");
-  if (n_init < 1) error("`n_init` must be >= 1");
-  if (normalize < 0 || normalize > 2) error("`normalize` must be 0, 1 or 2");
-  if (a.nthreads < 1) error("`threads` must be >= 1");
-  if (kind == 0) { a.depth = 0; use_cuda = 0; }
+  if (kind == NTK_KIND_GRM) use_cuda = 0;
 
   int nr = sym ? n : m;
   const double *Zp = sym ? NULL : REAL(Z);

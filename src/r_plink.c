@@ -217,21 +217,12 @@ SEXP C_geno_kernel(SEXP Xs, SEXP Zs, SEXP center, SEXP scale, SEXP kind_, SEXP d
   if (!sym && parse_src(Zs, &Z) != p) error("`Z` must use as many SNPs as `X`");
   if (!isReal(center) || !isReal(scale) || LENGTH(center) != p || LENGTH(scale) != p)
     error("`center` and `scale` must be double, one per SNP");
-  int kind = ntk_arg_int(kind_, "kind");
-  ntk_arch a;
-  a.depth = ntk_arg_int(depth_, "depth");
-  int width = ntk_arg_int(width_, "width");
-  a.sw = ntk_arg_double(sw_, "sigma_w");
-  a.sb = ntk_arg_double(sb_, "sigma_b");
-  int n_init = ntk_arg_int(n_init_, "n_init");
-  int normalize = ntk_arg_int(normalize_, "normalize");
-  a.nthreads = ntk_arg_int(threads_, "threads");
+  ntk_kernel_spec ks;
+  ntk_arg_kernel_spec(kind_, depth_, width_, sw_, sb_, n_init_, normalize_, threads_, &ks);
+  int kind = ks.kind, width = ks.width, n_init = ks.n_init, normalize = ks.normalize;
+  ntk_arch a = ks.arch;
   int block = ntk_arg_int(block_, "block");
-  if (kind < 0 || kind > 2 || p < 1 || block < 1 || a.nthreads < 1 || n_init < 1 ||
-      normalize < 0 || normalize > 2 || !(a.sw >= 0) || !(a.sb >= 0) ||
-      (kind > 0 && a.depth < 1) || (kind == 2 && width < 1))
-    error("geno_kernel: invalid arguments");
-  if (kind == 0) { a.depth = 0; a.sw = 1; a.sb = 0; }
+  if (p < 1 || block < 1) error("geno_kernel: invalid arguments");
   const int n = X.n, m = sym ? 0 : Z.n, nr = sym ? n : m;
   const ntk_geno_src *Zp = sym ? NULL : &Z;
   SEXP K = PROTECT(allocMatrix(REALSXP, nr, n)); nprot++;

@@ -23,6 +23,13 @@ void ntk_arg_matrix(SEXP x, const char *arg, int *nr, int *nc);
  * normalisation (test rows: from dr, their unnormalised values; a symmetric kernel: its
  * diagonal, the fingerprint by which a recipe recognises its kernel after arithmetic). */
 void ntk_attach_diag(SEXP K, int nr, int n, int sym, const double *dr, int normalize, int p);
+/* The settings of a kernel as the kernel glue receives them, checked (errors name them). */
+typedef struct {
+  int kind, width, n_init, normalize;
+  ntk_arch arch;
+} ntk_kernel_spec;
+void ntk_arg_kernel_spec(SEXP kind, SEXP depth, SEXP width, SEXP sw, SEXP sb, SEXP n_init,
+                         SEXP normalize, SEXP threads, ntk_kernel_spec *k);
 /* The end of every kernel's glue (r_kernel.c, r_plink.c): refuse non-finite values, apply
  * the normalisation (dr: the rows' own values, dc: the columns', may be NULL when not
  * normalising or symmetric), attach "diag", dimnames and the settings. */
