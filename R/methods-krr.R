@@ -29,10 +29,10 @@ krr_check_object <- function(object) {
   if (!is.numeric(n) || length(n) != 1L || !is.finite(n) || n < 1) bad("n")
   if (!ok_mat(object[["K"]], n, n)) bad("K")
   if (!is.numeric(object[["y"]]) || length(object[["y"]]) != n) bad("y")
-  if (!ok_mat(object[["alpha"]], n, 2L)) bad("alpha")
+  if (!ok_mat(object[["alpha"]], n, 2L) || any(!is.finite(object[["alpha"]][, 1L]))) bad("alpha")
   if (!is.null(object[["X"]]) && NROW(object[["X"]]) != n) bad("X")
   q <- 1L + if (is.null(object[["X"]])) 0L else NCOL(object[["X"]])
-  if (!ok_mat(object[["beta"]], q, 2L)) bad("beta")
+  if (!ok_mat(object[["beta"]], q, 2L) || any(!is.finite(object[["beta"]][, 1L]))) bad("beta")
   if (!is.character(object[["offset"]]) || length(object[["offset"]]) != 1L ||
       !(object[["offset"]] %in% c("ols", "gls"))) bad("offset")
   if (!inherits(object[["spectral"]], "ntk_spectral") ||

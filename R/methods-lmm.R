@@ -319,13 +319,17 @@ lmm_check_object <- function(object) {
   if (!is.numeric(n) || length(n) != 1L || !is.finite(n) || n < 1) bad("n")
   obs <- object[["obs"]]
   if (!is.numeric(obs) || length(obs) < 1L || anyNA(obs) || any(obs < 1 | obs > n)) bad("obs")
-  a <- object[["alpha"]]
-  if (!is.numeric(a) || length(a) != length(obs)) bad("alpha")
-  th <- object[["theta"]]
-  if (!is.numeric(th) || length(th) != length(kn) + 1L) bad("theta")
   if (!flag(object[["v_pd"]])) bad("v_pd")
+  vpd <- object[["v_pd"]]
+  a <- object[["alpha"]]
+  # a fit whose V was positive definite has finite alpha, b and components: NA or Inf
+  # there is damage, not a prediction
+  if (!is.numeric(a) || length(a) != length(obs) || (vpd && any(!is.finite(a)))) bad("alpha")
+  th <- object[["theta"]]
+  if (!is.numeric(th) || length(th) != length(kn) + 1L || any(!is.finite(th))) bad("theta")
   b <- object[["b"]]
-  if (!is.numeric(b) || length(b) != length(object[["x_names"]])) bad("b")
+  if (!is.numeric(b) || length(b) != length(object[["x_names"]]) || (vpd && any(!is.finite(b))))
+    bad("b")
   if (is.null(object[["terms"]]) && !flag(object[["intercept"]])) bad("intercept")
   fv <- object[["fitted.values"]]
   if (!is.numeric(fv) || length(fv) != n) bad("fitted.values")

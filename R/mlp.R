@@ -187,6 +187,13 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
 #' @export
 predict.ntk_mlp <- function(object, newdata, ...) {
   if (missing(newdata)) stop_arg("newdata", "is required (the fit keeps no training data).")
+  # what prediction reads must be intact: finite weights, non-negative running variances
+  for (f in c("theta", "run_mean", "run_var", "x_center", "x_scale"))
+    if (!is.numeric(object[[f]]) || any(!is.finite(object[[f]])))
+      stop_arg("object", "is not a valid `ntk_mlp` fit (field `", f, "` is missing or damaged).")
+  if (any(object$run_var < 0) || any(object$x_scale <= 0) ||
+      !is.numeric(object$y_scale) || !(object$y_scale > 0) || !is.finite(object$y_center))
+    stop_arg("object", "is not a valid `ntk_mlp` fit (negative running variances or scales).")
   if (!is.null(object$x_spec))
     newdata <- check_covariates(newdata, NROW(newdata), "newdata", per = "row",
                                 spec = object$x_spec)

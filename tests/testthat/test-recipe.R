@@ -370,3 +370,23 @@ test_that("review: changed kernels lose their recipe; decompositions, K_new colu
   ps <- predict(fits, K_new = Ks, se.fit = TRUE)
   expect_equal(dim(ps$se.fit), c(20L, 2L))
 })
+
+test_that("damaged fits are refused by predict, not turned into NA or constants", {
+  G <- geno(50, 20, 45)
+  K <- grm(G, threads = 1)
+  set.seed(46)
+  y <- rnorm(50)
+  f <- ntk_lmm(y, K)
+  f1 <- f; f1$theta[1] <- NA
+  expect_error(predict(f1, K_new = K[1:3, ]), "`object`.*theta")
+  f2 <- f; f2$alpha[2] <- NaN
+  expect_error(predict(f2, K_new = K[1:3, ]), "`object`.*alpha")
+  k <- ntk_krr(y, K, criterion = "gcv")
+  k1 <- k; k1$alpha[3, 1] <- NA
+  expect_error(predict(k1, K_new = K[1:3, ]), "`object`.*alpha")
+  m <- mlp_fit(G, y, epochs = 3, hidden = 4)
+  m1 <- m; m1$run_var[1] <- -1
+  expect_error(predict(m1, G[1:3, ]), "`object`.*running variances")
+  m2 <- m; m2$theta[1] <- Inf
+  expect_error(predict(m2, G[1:3, ]), "`object`.*theta")
+})
