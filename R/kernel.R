@@ -163,8 +163,10 @@ check_width <- function(width) {
 kernel_bytes <- function(n, m, p, kind, width, depth) {
   nr <- if (m > 0) m else n
   b <- 8 * (as.numeric(nr) * n + as.numeric(n + m) * p)
+  # activations and back-signals of every layer, and the weights: W1 (w x p) and the
+  # depth - 1 hidden-to-hidden matrices (w x w; none for one hidden layer)
   if (kind == "empirical") b <- b + 8 * 2 * depth * as.numeric(n + m) * width +
-    8 * (as.numeric(p) * width + depth * as.numeric(width)^2)
+    8 * (as.numeric(p) * width + (depth - 1) * as.numeric(width)^2)
   b
 }
 

@@ -381,3 +381,11 @@ test_that("standardised kernels do not depend on the genotypes' magnitude", {
   set.seed(1); b <- mlp_fit(X, y * 1e300, epochs = 5, hidden = 8)
   expect_equal(predict(b, X) / 1e300, predict(a, X), tolerance = 1e-8)
 })
+
+test_that("the memory estimate of an empirical kernel counts the weights a network has", {
+  # one hidden layer has no w x w matrix: width 1e5 needs about 1 GB here, not 80
+  b1 <- ntkgen:::kernel_bytes(100, 0, 50, "empirical", 1e5, 1)
+  expect_lt(b1, 1.2 * 1024^3)
+  b2 <- ntkgen:::kernel_bytes(100, 0, 50, "empirical", 1e5, 2)
+  expect_gt(b2, 8e10)
+})
