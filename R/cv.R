@@ -35,7 +35,8 @@
 #' inner folds of NTK-KRR, the MLP) follow the global RNG in a fixed order, so
 #' `set.seed()` reproduces the whole run; in parallel each fold gets its own stream.
 #'
-#' @param genotypes `n x p` genotype matrix (individuals in rows), or a data frame.
+#' @param genotypes `n x p` genotype matrix (individuals in rows), a data frame, or a PLINK
+#'   fileset (prefix or [plink_open()] handle, read by [read_plink()]).
 #' @param y phenotypes, length `n` (`NA`: never used, neither in training nor in testing).
 #' @param X optional covariates (fixed effects), `n` rows.
 #' @param methods any of `"gblup"`, `"ntk_lmm"`, `"ntk_krr"`, `"rkhs"`, `"mlp"`,
@@ -74,6 +75,9 @@ ntk_cv <- function(genotypes, y, X = NULL,
                    mlp_args = list(), kare_args = list(), threads = default_threads(),
                    progress = progress_default()) {
   cl <- match.call()
+  # a PLINK fileset (prefix or handle): its genotypes (counts of A1, NA for missing)
+  if (is_plink_input(genotypes))
+    genotypes <- read_plink(genotypes, threads = check_threads(threads))$genotypes
   G <- check_numeric_matrix(genotypes, "genotypes", allow_na = TRUE, min_rows = 3L)
   warn_transposed(G, "genotypes")
   n <- nrow(G)

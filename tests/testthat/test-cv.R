@@ -119,3 +119,16 @@ test_that("ntk_cv() runs the KARE-trained kernel on each fold's training individ
   # analytic full-batch training draws no random numbers: the same numbers
   expect_equal(r$cor[r$method == "ntk_kare" & r$fold == 1], cor(p, y[!tr]), tolerance = 1e-10)
 })
+
+test_that("ntk_cv() takes a PLINK fileset", {
+  f <- sub("\\.bed$", "", system.file("extdata", "sim.bed", package = "ntkgen"))
+  skip_if(!nzchar(f), "shipped fileset not installed")
+  h <- plink_open(f)
+  ph <- read_pheno(h, paste0(f, ".pheno"))
+  fold <- rep(1:3, 100)
+  a <- suppressMessages(ntk_cv(h, ph$y, methods = "gblup", foldid = fold, threads = 1,
+                               progress = FALSE))
+  b <- suppressMessages(ntk_cv(read_plink(h)$genotypes, ph$y, methods = "gblup", foldid = fold,
+                               threads = 1, progress = FALSE))
+  expect_equal(a$results$cor, b$results$cor, tolerance = 1e-12)
+})
