@@ -62,8 +62,7 @@
 #include "ntkgen.h"
 #include "ntk_omp.h"
 
-#define NTK_PI 3.141592653589793238462643383279502884
-#define NTK_C_SNAP (1.0 - 8.0 * 2.220446049250313e-16)
+#include "ntk_layer.h"   /* the layer step shared with ntk_analytic.c and ntk_cuda.cu */
 /* Below this many individuals (mini-batches) the O(n^2) layer loops run on one thread:
  * a parallel region costs more than it saves there, and much more on a loaded machine. */
 #define NTK_KARE_OMP_MIN 512
@@ -148,11 +147,9 @@ static void layer_forward(int n, const double *S, const double *Th, double *S1,
         continue;
       }
       double qi = S[i + (size_t) i * n], sq = sqrt(qi * qj);
-      double c = sq > 0 ? sc[i] / sq : 0.0;
-      c = c > NTK_C_SNAP ? 1.0 : (c < -NTK_C_SNAP ? -1.0 : c);
-      double pt = NTK_PI - acos(c), sn = sqrt((1.0 - c) * (1.0 + c));
-      s1[i] = k1 * sq * (sn + pt * c) + sb2;
-      t1[i] = tc[i] * k1 * pt + s1[i];
+      double c = ntk_layer_cos(sq > 0 ? sc[i] / sq : 0.0);
+      t1[i] = tc[i];
+      ntk_layer_step(c, NTK_PI - acos(c), k1 * sq, k1, sb2, s1 + i, t1 + i);
     }
   }
 }
@@ -187,7 +184,7 @@ static void layer_backward(int n, const double *S, const double *Th, const doubl
       }
       double qi = S[i + (size_t) i * n], sq = sqrt(qi * qj);
       double c = sq > 0 ? sc[i] / sq : 0.0;
-      c = c > NTK_C_SNAP ? 1.0 : (c < -NTK_C_SNAP ? -1.0 : c);
+      c = ntk_layer_cos(c);
       double pt = NTK_PI - acos(c), sn = sqrt((1.0 - c) * (1.0 + c));
       double sdbar = tb1[i] * tc[i];
       tb[i] = tb1[i] * k1 * pt;

@@ -8,15 +8,11 @@ SEXP C_col_moments(SEXP X, SEXP threads)
   int n, p, nprot = 0;
   ntk_arg_matrix(X, "X", &n, &p);
   int nt = ntk_arg_int(threads, "threads");
-  SEXP mean = PROTECT(allocVector(REALSXP, p)); nprot++;
-  SEXP sd = PROTECT(allocVector(REALSXP, p)); nprot++;
-  SEXP nobs = PROTECT(allocVector(INTSXP, p)); nprot++;
-  int st = ntk_col_moments(REAL(X), n, p, REAL(mean), REAL(sd), INTEGER(nobs), nt);
+  double *mean, *sd;
+  int *nobs;
+  SEXP out = PROTECT(ntk_moments_list(p, &mean, &sd, &nobs)); nprot++;
+  int st = ntk_col_moments(REAL(X), n, p, mean, sd, nobs, nt);
   ntk_stop_on_status(st, "ntk_col_moments", 0);
-  SEXP out = PROTECT(allocVector(VECSXP, 3)); nprot++;
-  SET_VECTOR_ELT(out, 0, mean);
-  SET_VECTOR_ELT(out, 1, sd);
-  SET_VECTOR_ELT(out, 2, nobs);
   UNPROTECT(nprot);
   return out;
 }

@@ -178,16 +178,12 @@ SEXP C_geno_moments(SEXP s, SEXP block, SEXP threads)
 {
   ntk_geno_src src;
   int nsnp = parse_src(s, &src), why = 0, nprot = 0;
-  SEXP mean = PROTECT(allocVector(REALSXP, nsnp)); nprot++;
-  SEXP sd = PROTECT(allocVector(REALSXP, nsnp)); nprot++;
-  SEXP nobs = PROTECT(allocVector(INTSXP, nsnp)); nprot++;
-  int st = ntk_geno_moments(&src, nsnp, ntk_arg_int(block, "block"), REAL(mean), REAL(sd),
-                            INTEGER(nobs), ntk_arg_int(threads, "threads"), &why);
+  double *mean, *sd;
+  int *nobs;
+  SEXP out = PROTECT(ntk_moments_list(nsnp, &mean, &sd, &nobs)); nprot++;
+  int st = ntk_geno_moments(&src, nsnp, ntk_arg_int(block, "block"), mean, sd, nobs,
+                            ntk_arg_int(threads, "threads"), &why);
   bed_stop(st, why, src_name(&src), "ntk_geno_moments");
-  SEXP out = PROTECT(allocVector(VECSXP, 3)); nprot++;
-  SET_VECTOR_ELT(out, 0, mean);
-  SET_VECTOR_ELT(out, 1, sd);
-  SET_VECTOR_ELT(out, 2, nobs);
   UNPROTECT(nprot);
   return out;
 }

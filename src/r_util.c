@@ -211,3 +211,17 @@ void ntk_arg_kernel_spec(SEXP kind_, SEXP depth_, SEXP width_, SEXP sw_, SEXP sb
   if (k->arch.nthreads < 1) error("`threads` must be >= 1");
   if (k->kind == NTK_KIND_GRM) { k->arch.depth = 0; k->arch.sw = 1; k->arch.sb = 0; }
 }
+
+/* See r_util.h. */
+SEXP ntk_moments_list(int p, double **mean, double **sd, int **nobs)
+{
+  SEXP out = PROTECT(allocVector(VECSXP, 3));
+  SET_VECTOR_ELT(out, 0, allocVector(REALSXP, p));
+  SET_VECTOR_ELT(out, 1, allocVector(REALSXP, p));
+  SET_VECTOR_ELT(out, 2, allocVector(INTSXP, p));
+  *mean = REAL(VECTOR_ELT(out, 0));
+  *sd = REAL(VECTOR_ELT(out, 1));
+  *nobs = INTEGER(VECTOR_ELT(out, 2));
+  UNPROTECT(1);
+  return out;
+}

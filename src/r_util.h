@@ -23,6 +23,9 @@ void ntk_arg_matrix(SEXP x, const char *arg, int *nr, int *nc);
  * normalisation (test rows: from dr, their unnormalised values; a symmetric kernel: its
  * diagonal, the fingerprint by which a recipe recognises its kernel after arithmetic). */
 void ntk_attach_diag(SEXP K, int nr, int n, int sym, const double *dr, int normalize, int p);
+/* list(mean, sd, nobs) of p columns, the result of every column-moments entry point;
+ * returned unprotected, with pointers to its three vectors. */
+SEXP ntk_moments_list(int p, double **mean, double **sd, int **nobs);
 /* The settings of a kernel as the kernel glue receives them, checked (errors name them). */
 typedef struct {
   int kind, width, n_init, normalize;
