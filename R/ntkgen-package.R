@@ -12,6 +12,21 @@
 #' * `ntkgen.plink_block`: SNPs per block when a kernel is streamed from a PLINK
 #'   `.bed` (default 1024); the work space is about `16 * n * block` bytes.
 #'
+#' Interrupts: every long computation polls for Ctrl-C (Esc in RStudio) between blocks
+#' of its work, so it stops within about a second, releases the memory it held and
+#' signals R's own `interrupt` condition: [ntk_study()] and [ntk_cv()] stop as a whole
+#' rather than record the interrupted fit as failed, and [ntk_kare()] returns nothing
+#' half-trained. The blocks: columns of the kernel (and, for a finite-width network, rows
+#' of its forward and backward passes, each a few GFLOP), SNP blocks of a PLINK file,
+#' folds and traits of a cross-validation, iterations of REML / MINQUE and of the MLP's
+#' epochs, layers and steps of KARE training. The exception is a single LAPACK call,
+#' which cannot be interrupted: the one decomposition of the kernel that [ntk_lmm()],
+#' [ntk_krr()] and [ntk_spectral()] make (a tridiagonal or band reduction, or a full
+#' eigendecomposition for `ntk_spectral(method = "eigen")` and the criteria `"kare"`,
+#' `"gcv"`, `"loo"` of [ntk_krr()]) runs to its end first: about 3 s at n = 4000 (band
+#' reduction) and 15-40 s at n = 4000-5000 (eigendecomposition) on 2 cores. Latencies
+#' measured by `inst/bench/interrupt.R`.
+#'
 #' @keywords internal
 #' @useDynLib ntkgen, .registration = TRUE, .fixes = "C_"
 "_PACKAGE"

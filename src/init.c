@@ -11,6 +11,8 @@ extern SEXP C_build_info(void);
 extern SEXP C_max_threads(void);
 extern SEXP C_codes(void);
 extern SEXP C_progress_set(SEXP);
+extern SEXP C_interrupt_after(SEXP);
+extern SEXP C_heap_in_use(void);
 extern SEXP C_matrix_scan(SEXP);
 /* r_cuda.c */
 extern SEXP C_cuda_device_count(void);
@@ -58,6 +60,8 @@ static const R_CallMethodDef CallEntries[] = {
   {"max_threads", (DL_FUNC) &C_max_threads, 0},
   {"codes", (DL_FUNC) &C_codes, 0},
   {"progress_set", (DL_FUNC) &C_progress_set, 1},
+  {"interrupt_after", (DL_FUNC) &C_interrupt_after, 1},
+  {"heap_in_use", (DL_FUNC) &C_heap_in_use, 0},
   {"matrix_scan", (DL_FUNC) &C_matrix_scan, 1},
   /* r_cuda.c */
   {"cuda_device_count", (DL_FUNC) &C_cuda_device_count, 0},

@@ -356,7 +356,7 @@ int ntk_kare_network(const double *X, int n, int p, int width, const ntk_arch *a
   if (!P || !Q || !act) { st = NTK_ERR_ALLOC; goto done; }
   double *A = act, *D = A + L * nw, *Ab = D + L * nw, *Db = Ab + L * nw, *E = Db + L * nw;
   memset(Ab, 0, 2 * (size_t) L * nw * sizeof(double));
-  ntk_empirical_pass(X, n, p, w, a, weights, A, D);
+  if ((st = ntk_empirical_pass(X, n, p, w, a, weights, A, D))) goto done;
   /* offsets of W_l, b_l in the weight vector; v */
   size_t *oW = (size_t *) malloc((size_t) L * sizeof(size_t));
   if (!oW) { st = NTK_ERR_ALLOC; goto done; }

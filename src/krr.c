@@ -243,6 +243,7 @@ int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold,
     if ((st = ntk_spectral_alloc(ntr, 0, NTK_SPEC_TRIDIAG, &sp))) goto done;
     st = ntk_spectral_build(n, K, ntr, itr, 0, NULL, NTK_SPEC_TRIDIAG, &sp, info);
     if (st) goto done;
+    if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
     alpha = malloc((size_t) ntr * nlam * sizeof(double));
     Kvt = malloc((size_t) nv * ntr * sizeof(double));
     P = malloc((size_t) nv * nlam * sizeof(double));
@@ -250,6 +251,7 @@ int ntk_krr_cv(int n, const double *K, int nt, const double *Y, const int *fold,
     ntk_gather(n, K, nv, ite, ntr, itr, Kvt);
     /* every trait against the fold's one decomposition */
     for (int t = 0; t < nt; t++) {
+      if (t > 0 && ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
       const double *y = Y + (size_t) t * n;
       for (int i = 0; i < ntr; i++) yt[i] = y[itr[i]];
       st = ntk_krr_spectral_fit(&sp, yt, q, Ft, gls, nlam, lambda, betas, alpha, info);

@@ -35,10 +35,15 @@ size_t ntk_weights_length(int p, int width, int depth)
  * n x w each (A_l = relu(H_l), D_l = df/dH_l).  Cost O(n p w + 2 n w^2 (L - 1)). */
 /* The first layer's pre-activations without bias, H1 = sw X W1' / sqrt(p), are computed
  * here from X and W1, or copied from H1 when given (X and W1 then unused); rest: the
- * weights after W1 (b1, W2, ...). */
-static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
-                     const double *W1, const double *rest, const double *H1,
-                     double *A, double *D)
+ * weights after W1 (b1, W2, ...).  Rows (individuals) are independent, so the pass runs
+ * block of rows by block of rows, each block through every layer, with an interrupt poll
+ * between blocks: a block is at most about NTK_PASS_FLOPS flops, so the pass stops within
+ * a fraction of a second of Ctrl-C however large n and w are. */
+#define NTK_PASS_FLOPS 4e9
+
+static void pass_rows(const double *X, int n, int i0, int nb, int p, int w,
+                      const ntk_arch *a, const double *W1, const double *rest,
+                      const double *H1, double *A, double *D)
 {
   const int L = a->depth;
   const double sw = a->sw, sb = a->sb, zero = 0.0;
@@ -50,13 +55,15 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
   const double *in = X;
   for (int l = 0; l < L; l++) {
     double *Al = A + (size_t) l * nw;
-    if (l == 0 && H1) memcpy(Al, H1, sizeof(double) * nw);
+    if (l == 0 && H1)
+      for (int k = 0; k < w; k++)
+        memcpy(Al + (size_t) k * n + i0, H1 + (size_t) k * n + i0, sizeof(double) * nb);
     else
-      F77_CALL(dgemm)("N", "T", &n, &w, &fan, &alpha, in, &n, W, &w, &zero, Al, &n
-                      FCONE FCONE);
+      F77_CALL(dgemm)("N", "T", &nb, &w, &fan, &alpha, in + i0, &n, W, &w, &zero, Al + i0,
+                      &n FCONE FCONE);
     for (int k = 0; k < w; k++) {
-      double *col = Al + (size_t) k * n, bk = sb * bias[k];
-      for (int i = 0; i < n; i++) {
+      double *col = Al + (size_t) k * n + i0, bk = sb * bias[k];
+      for (int i = 0; i < nb; i++) {
         double h = col[i] + bk;
         col[i] = h > 0 ? h : 0.0;
       }
@@ -75,26 +82,49 @@ static void net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
   double *DL = D + (size_t) (L - 1) * nw, *AL = A + (size_t) (L - 1) * nw;
   for (int k = 0; k < w; k++) {
     double vk = g * v[k];
-    for (int i = 0; i < n; i++)
+    for (int i = i0; i < i0 + nb; i++)
       DL[i + (size_t) k * n] = AL[i + (size_t) k * n] > 0 ? vk : 0.0;
   }
   for (int l = L - 2; l >= 0; l--) {
     /* W_{l+2} in 1-based terms: the weights of hidden layer l + 1 (0-based) */
     const double *Wn = rest + w + (size_t) l * ((size_t) w * w + w);
     double *Dl = D + (size_t) l * nw, *Al = A + (size_t) l * nw;
-    F77_CALL(dgemm)("N", "N", &n, &w, &w, &g, D + (size_t) (l + 1) * nw, &n, Wn, &w,
-                    &zero, Dl, &n FCONE FCONE);
+    F77_CALL(dgemm)("N", "N", &nb, &w, &w, &g, D + (size_t) (l + 1) * nw + i0, &n, Wn, &w,
+                    &zero, Dl + i0, &n FCONE FCONE);
     for (int k = 0; k < w; k++)
-      for (int i = 0; i < n; i++)
+      for (int i = i0; i < i0 + nb; i++)
         if (!(Al[i + (size_t) k * n] > 0)) Dl[i + (size_t) k * n] = 0.0;
   }
 }
 
-/* See ntkgen.h: the pass above, for the KARE training of the network (kare_train.c). */
-void ntk_empirical_pass(const double *X, int n, int p, int width, const ntk_arch *a,
-                        const double *weights, double *A, double *D)
+/* Rows per block: the largest layer product of a block (rows x w x max(p, w) multiply-adds,
+ * forward and backward) within NTK_PASS_FLOPS, at least 16 rows. */
+static int pass_block_rows(int n, int p, int w, int depth)
 {
-  net_pass(X, n, p, width, a, weights, weights + (size_t) width * p, NULL, A, D);
+  double fan = depth > 1 && w > p ? w : p;
+  double per_row = 2.0 * w * fan * (depth > 1 ? 2.0 : 1.0);
+  double r = NTK_PASS_FLOPS / per_row;
+  int b = r >= n ? n : (int) r;
+  return b < 16 ? (n < 16 ? n : 16) : b;
+}
+
+static int net_pass(const double *X, int n, int p, int w, const ntk_arch *a,
+                    const double *W1, const double *rest, const double *H1,
+                    double *A, double *D)
+{
+  const int nb = pass_block_rows(n, p, w, a->depth);
+  for (int i0 = 0; i0 < n; i0 += nb) {
+    pass_rows(X, n, i0, n - i0 < nb ? n - i0 : nb, p, w, a, W1, rest, H1, A, D);
+    if (i0 + nb < n && ntk_interrupt_pending()) return NTK_ERR_INTERRUPTED;
+  }
+  return NTK_OK;
+}
+
+/* See ntkgen.h: the pass above, for the KARE training of the network (kare_train.c). */
+int ntk_empirical_pass(const double *X, int n, int p, int width, const ntk_arch *a,
+                       const double *weights, double *A, double *D)
+{
+  return net_pass(X, n, p, width, a, weights, weights + (size_t) width * p, NULL, A, D);
 }
 
 /* Row-wise kernel diagonal from a pass: d <- (acc ? d : 0) + scale * k(x_i, x_i).
@@ -154,10 +184,11 @@ int ntk_empirical_diag(const double *X, int n, int p, int width, const ntk_arch 
   double *A = malloc(sizeof(double) * (2 * L * nw + 3 * (size_t) n));
   if (!A) return NTK_ERR_ALLOC;
   double *D = A + L * nw, *tmp = D + L * nw;
-  net_pass(X, n, p, width, a, weights, weights + (size_t) width * p, NULL, A, D);
-  pass_diag(X, NULL, n, p, width, a, A, D, scale, accumulate, d, tmp, tmp + 2 * (size_t) n);
+  st = net_pass(X, n, p, width, a, weights, weights + (size_t) width * p, NULL, A, D);
+  if (st == NTK_OK)
+    pass_diag(X, NULL, n, p, width, a, A, D, scale, accumulate, d, tmp, tmp + 2 * (size_t) n);
   free(A);
-  return NTK_OK;
+  return st;
 }
 
 /* See ntkgen.h.  Cost O(n p w + n w^2 L + n^2 w L) (half of the Gram flops when
@@ -178,23 +209,32 @@ static int empirical_core(const double *X, int n, const double *Z, int m, int sy
   const int nthreads = ntk_threads(a->nthreads);
   const double sw2 = a->sw * a->sw, sb2 = a->sb * a->sb, one = 1.0, zero = 0.0;
   const size_t nw = (size_t) n * w, mw = sym ? 0 : (size_t) m * w;
-  const int B = NTK_EMPIRICAL_BLOCK;
+  /* columns per block: NTK_EMPIRICAL_BLOCK, fewer when one block's Gram product
+   * (rows x B x w multiply-adds) would exceed NTK_PASS_FLOPS, so that the polls between
+   * blocks and layers come within a fraction of a second */
+  int B = NTK_EMPIRICAL_BLOCK;
+  {
+    double cap = NTK_PASS_FLOPS / (2.0 * nr * (w > p ? w : p));
+    if (cap < B) B = cap < 32 ? 32 : (int) cap;
+  }
   size_t need = 2 * (size_t) L * (nw + mw) + 2 * (size_t) nr * B + 3 * (size_t) nr;
   double *mem = malloc(sizeof(double) * need);
   if (!mem) return NTK_ERR_ALLOC;
   double *AX = mem, *DX = AX + L * nw, *AZ = DX + L * nw, *DZ = AZ + L * mw;
   double *G1 = DZ + L * mw, *G2 = G1 + (size_t) nr * B, *tmp = G2 + (size_t) nr * B;
 
-  net_pass(X, n, p, w, a, W1, rest, pre ? pre->H1x : NULL, AX, DX);
-  if (!sym) net_pass(Z, m, p, w, a, W1, rest, pre ? pre->H1z : NULL, AZ, DZ);
+  int status = net_pass(X, n, p, w, a, W1, rest, pre ? pre->H1x : NULL, AX, DX);
+  if (status == NTK_OK && !sym)
+    status = net_pass(Z, m, p, w, a, W1, rest, pre ? pre->H1z : NULL, AZ, DZ);
   const double *AR = sym ? AX : AZ, *DR = sym ? DX : DZ, *R0 = sym ? X : Z;
   const double *nR = pre ? (sym ? pre->gx : pre->gz) : NULL;
-  int status = ntk_interrupt_pending() ? NTK_ERR_INTERRUPTED : NTK_OK;
+  if (status == NTK_OK && ntk_interrupt_pending()) status = NTK_ERR_INTERRUPTED;
 
   for (int j0 = 0; j0 < n && status == NTK_OK; j0 += B) {
     int b = n - j0 < B ? n - j0 : B;
     int r0 = sym ? j0 : 0, rows = nr - r0;
-    for (int l = 0; l <= L; l++) {
+    for (int l = 0; l <= L && status == NTK_OK; l++) {
+      if (l > 0 && ntk_interrupt_pending()) { status = NTK_ERR_INTERRUPTED; break; }
       /* G1 = Gram of the inputs of layer l (l == L: the read-out), G2 = Gram of D_l */
       const double *inR = l == 0 ? R0 : AR + (size_t) (l - 1) * (sym ? nw : mw);
       const double *inX = l == 0 ? X : AX + (size_t) (l - 1) * nw;

@@ -235,9 +235,10 @@ int ntk_kare_analytic(const double *X, int n, int p, int map, int r, const doubl
                       double z, double *kare, double *grad_sw, double *grad_sb,
                       double *grad_map, double *K, int *info);
 /* Forward and backward pass of the empirical network (ntk_empirical.c): A, D (L blocks of
- * n x width each) receive A_l = relu(H_l) and D_l = df/dH_l.  Cost O(n p w + n w^2 L). */
-void ntk_empirical_pass(const double *X, int n, int p, int width, const ntk_arch *a,
-                        const double *weights, double *A, double *D);
+ * n x width each) receive A_l = relu(H_l) and D_l = df/dH_l.  Cost O(n p w + n w^2 L).
+ * Polls ntk_interrupt_pending() between blocks of rows: NTK_OK or NTK_ERR_INTERRUPTED. */
+int ntk_empirical_pass(const double *X, int n, int p, int width, const ntk_arch *a,
+                       const double *weights, double *A, double *D);
 /* Network mode: KARE of the empirical NTK of the network with the given weights (layout
  * of ntk_weights_length()) and, when grad != NULL, its gradient with respect to every
  * weight and bias (same layout; the read-out bias, which the kernel does not depend on,

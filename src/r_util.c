@@ -3,6 +3,9 @@
 #include <R_ext/Utils.h>
 #include <stdio.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 void ntk_stop_on_status(int status, const char *routine, int info)
 {
@@ -65,9 +68,35 @@ SEXP ntk_named_list(int n, const char **names, SEXP *vals)
 /* R_CheckUserInterrupt longjmps; run it under R_ToplevelExec to turn that into a flag. */
 static void check_interrupt_fn(void *dummy) { (void) dummy; R_CheckUserInterrupt(); }
 
+/* Test hook (C_interrupt_after, not exported): when fake_polls > 0, the fake_polls-th
+ * poll from now reports an interrupt as if Ctrl-C had come just then, so that the tests can
+ * interrupt every routine at every one of its polls, deterministically, and count them. */
+static int fake_polls = 0;
+
 int ntk_interrupt_pending(void)
 {
+  if (fake_polls > 0 && --fake_polls == 0) return 1;
   return R_ToplevelExec(check_interrupt_fn, NULL) == FALSE;
+}
+
+/* Test helper: bytes of the C heap in use (every malloc arena, plus mmapped blocks), NA
+ * where the C library cannot say (glibc < 2.33 has no mallinfo2). */
+SEXP C_heap_in_use(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2();
+  return ScalarReal((double) mi.uordblks + (double) mi.hblkhd);
+#else
+  return ScalarReal(NA_REAL);
+#endif
+}
+
+/* Sets the hook to k (0: off) and returns the polls it had left. */
+SEXP C_interrupt_after(SEXP k)
+{
+  int left = fake_polls, v = asInteger(k);
+  fake_polls = v == NA_INTEGER || v < 0 ? 0 : v;
+  return ScalarInteger(left);
 }
 
 static SEXP code_table(int n, const char **names, const int *codes)

@@ -261,6 +261,7 @@ int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
     }
     st = eigen_dc(m, A, s->values, vec, &used_vec, info);
     if (st) goto done;
+    if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
     double *E = used_vec ? vec : A;
     reverse_spectrum(m, s->values, E, m);
     for (int j = 0; j < m; j++) s->d[j] = s->values[j];
@@ -297,6 +298,7 @@ int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
                            FCONE);
     free(work); work = NULL;
     if (*info != 0) { st = NTK_ERR_LAPACK; goto done; }
+    if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
     memcpy(s->basis, A, (size_t) m * m * sizeof(double));
     double *abc = dalloc((size_t) ldab * m), *wk = dalloc((size_t) m), *ec = dalloc((size_t) m);
     if (!abc || !wk || !ec) { free(abc); free(wk); free(ec); st = NTK_ERR_ALLOC; goto done; }
@@ -326,6 +328,7 @@ int ntk_spectral_build(int N, const double *K, int n, const int *idx, int p,
     F77_CALL(dsytrd)(&uplo, &m, A, &m, s->d, s->e, s->tau, work, &lwork, info FCONE);
     free(work); work = NULL;
     if (*info != 0) { st = NTK_ERR_LAPACK; goto done; }
+    if (ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
     memcpy(s->basis, A, (size_t) m * m * sizeof(double));
     /* eigenvalues of T without vectors */
     double *ec = dalloc((size_t) m);
