@@ -82,23 +82,23 @@
 #' criterion and `lambda.1se` is `NA`.
 #'
 #' @section Computation:
-#' Per fold, the training kernel (indexed from `K`, never recomputed) is
-#' eigendecomposed ONCE (\eqn{O(n_{train}^3)}{O(n_train^3)}); the centred training `y`
-#' (with `"gls"`: `y` and the covariates) and the test-by-train kernel block are
-#' rotated into the eigenbasis once, after which each lambda costs
-#' \eqn{O(n_{train} n_{test})}{O(n_train n_test)} (one matrix product covers the
-#' grid). The closed-form criteria need one eigendecomposition of the kernel of all
-#' observed individuals, then \eqn{O(n)} per lambda (KARE, GCV; \eqn{O(n q^2)} with
-#' `q` offset columns and `"gls"`) or \eqn{O(n^2)} per lambda (LOO: the \eqn{n}
-#' diagonal entries of \eqn{H}, each a sum over the \eqn{n} eigenvalues, computed
-#' for the whole grid by one matrix product with the squared eigenvector entries).
-#' The fit keeps its one decomposition ([ntk_spectral()]: the eigenvectors for the
-#' closed-form criteria, the tridiagonal form for `"cv"`, with the offset design
-#' projected out for `offset = "gls"`), so the dual coefficients at `lambda.min`,
-#' `lambda.1se` and any other `s` asked of [coef()], [predict()] or [fitted()] cost
-#' \eqn{O(n^2)} each, with no new factorisation.  Cross-validation folds use the
-#' tridiagonal form of each fold's training kernel (LAPACK `dsytrd`, about a third of
-#' the cost of an eigendecomposition).
+#' One decomposition serves a whole fit ([ntk_spectral()]): the tridiagonal form of the
+#' kernel of the observed individuals (LAPACK `dsytrd`, or the band form of
+#' `dsytrd_sy2sb` for 256 or more individuals where R's LAPACK has it; about a third of the
+#' cost of an eigendecomposition, no eigenvectors), with the offset design projected out
+#' for `offset = "gls"`. KARE and GCV then cost one tridiagonal (band) solve per lambda
+#' and offset column, \eqn{O(n q)}, from the eigenvalues of the tridiagonal form and the
+#' rotated `y` (the GLS offset needs no per-lambda work beyond that: with the design
+#' projected out, \eqn{(I - S) y = \lambda Q_2 (Q_2' K Q_2 + \lambda I)^{-1} Q_2' y}{(I - S) y
+#' = lambda Q2 (Q2' K Q2 + lambda I)^-1 Q2' y}). Leave-one-out needs the diagonal of the
+#' smoother, hence the eigenvectors (LAPACK `dsyevd`), then \eqn{O(n^2)} per lambda (the
+#' \eqn{n} diagonal entries, for the whole grid by one matrix product with the squared
+#' eigenvector entries). Cross-validation decomposes each fold's training kernel
+#' (indexed from `K`, never recomputed) once, in the tridiagonal form; each lambda and
+#' trait then costs a solve and one product with the test-by-train block. The dual
+#' coefficients at `lambda.min`, `lambda.1se` and any other `s` asked of [coef()],
+#' [predict()] or [fitted()] cost \eqn{O(n^2)} each from the fit's decomposition, with no
+#' new factorisation.
 #'
 #' @param y numeric phenotype vector of length `n`, or an `n x t` matrix of traits (a
 #'   list of `t` fits of class `ntk_krr_list` is returned; the closed-form criteria and the
@@ -126,10 +126,11 @@
 #' @param offset `"ols"` (default) or `"gls"`: how the intercept and covariates are
 #'   estimated (see Centring and covariates).
 #' @param nlambda number of values of the default grid (41; at most 10000).
-#' @param spectral optional decomposition from [ntk_spectral()] to reuse (for
-#'   `criterion = "cv"`: over the observed individuals, with the offset design projected
-#'   out for `offset = "gls"`, unprojected for `"ols"`; for the closed-form criteria:
-#'   unprojected, `method = "eigen"`); checked against the fit.
+#' @param spectral optional decomposition from [ntk_spectral()] to reuse: over the
+#'   observed individuals, the tridiagonal form with the offset design projected out for
+#'   `offset = "gls"`, unprojected for `"ols"` (`"cv"`, `"kare"`, `"gcv"`), or the
+#'   unprojected eigendecomposition (`method = "eigen"`, any closed-form criterion, and the
+#'   only form `"loo"` accepts); checked against the fit.
 #' @param lambda_range multipliers of `mean(diag(K))` giving the ends of the default
 #'   grid (`c(1e-4, 1e4)`).
 #' @return An object of class `ntk_krr`, a list with
@@ -161,7 +162,7 @@
 #' fit
 #' plot(fit)
 #' head(predict(fit, K[1:5, ], s = "lambda.1se"))
-#' # closed-form choice of lambda from one eigendecomposition
+#' # closed-form choice of lambda from one tridiagonal decomposition
 #' fit_kare <- ntk_krr(y, K, criterion = "kare")
 #' c(krr = fit_kare$lambda.min, kare = fit_kare$lambda_kare[fit_kare$index[1]])
 #' # fixed effects estimated jointly (GLS): the LMM BLUP at lambda = s2_e / s2_g
@@ -307,17 +308,24 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   nlam <- length(lambda)
   yo <- y[obs]
   Do <- D[obs, , drop = FALSE]
-  # the one decomposition of the fit: eigenvectors of the kernel of the observed for the
-  # closed-form criteria; for CV the tridiagonal form, with the offset design projected
-  # out for offset = "gls" (the decomposition an LMM of the same data uses)
-  want <- if (criterion == "cv") "tridiag" else "eigen"
-  proj <- criterion == "cv" && gls == 1L
+  # the one decomposition of the fit: the tridiagonal (band) form of the kernel of the
+  # observed, with the offset design projected out for offset = "gls" (the decomposition
+  # an LMM of the same data uses), serves CV, KARE and GCV (by solves); leave-one-out
+  # needs the eigenvectors.  A given complete, unprojected eigendecomposition serves
+  # every closed-form criterion.
+  want <- if (criterion == "loo") "eigen" else "tridiag"
+  proj <- criterion != "loo" && gls == 1L
   S <- NULL
   if (!is.null(spectral)) {
-    why <- spectral_mismatch(spectral, K, obs, if (proj) Do)
-    if (is.null(why) && criterion != "cv" &&
-        (spectral$method != "eigen" || spectral$r < spectral$m))
-      why <- "must hold all eigenvectors (method = \"eigen\", no `rank`) for a closed-form criterion"
+    full_eigen <- criterion != "cv" && identical(spectral$method, "eigen") &&
+      is.null(spectral_mismatch(spectral, K, obs, NULL)) && spectral$r == spectral$m
+    why <- if (full_eigen) NULL else spectral_mismatch(spectral, K, obs, if (proj) Do)
+    if (is.null(why) && criterion != "cv" && !full_eigen &&
+        (criterion == "loo" || identical(spectral$method, "eigen")))
+      why <- paste0("must hold all eigenvectors of the unprojected kernel (ntk_spectral(K, ",
+                    "method = \"eigen\"), no `X`, no `rank`) for ",
+                    if (criterion == "loo") "leave-one-out" else
+                      "a closed-form criterion, or be the tridiagonal form (the default)")
     if (!is.null(why)) {
       if (!is.null(cl$spectral)) stop_arg("spectral", why, ".")
     } else S <- spectral

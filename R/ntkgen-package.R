@@ -22,10 +22,10 @@
 #' epochs, layers and steps of KARE training. The exception is a single LAPACK call,
 #' which cannot be interrupted: the one decomposition of the kernel that [ntk_lmm()],
 #' [ntk_krr()] and [ntk_spectral()] make (a tridiagonal or band reduction, or a full
-#' eigendecomposition for `ntk_spectral(method = "eigen")` and the criteria `"kare"`,
-#' `"gcv"`, `"loo"` of [ntk_krr()]) runs to its end first: about 3 s at n = 4000 (band
-#' reduction) and 15-40 s at n = 4000-5000 (eigendecomposition) on 2 cores. Latencies
-#' measured by `inst/bench/interrupt.R`.
+#' eigendecomposition for `ntk_spectral(method = "eigen")` and the leave-one-out
+#' criterion of [ntk_krr()]) runs to its end first: seconds at n = 4000 for the band
+#' reduction, tens of seconds at n = 4000-5000 for an eigendecomposition, on 2 cores.
+#' Latencies measured by `inst/bench/interrupt.R`.
 #'
 #' @keywords internal
 #' @useDynLib ntkgen, .registration = TRUE, .fixes = "C_"

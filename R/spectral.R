@@ -10,7 +10,7 @@
 #' the decomposition again; pass it as `spectral =`.
 #'
 #' Two forms, chosen per job:
-#' * `"tridiag"` (the default of [ntk_lmm()] and of cross-validated [ntk_krr()]): the
+#' * `"tridiag"` (the default of [ntk_lmm()] and of [ntk_krr()] except leave-one-out): the
 #'   Householder tridiagonal form of LAPACK `dsytrd` (\eqn{4/3 m^3} flops, half of them in
 #'   memory-bound matrix-vector products), or, for \eqn{m \ge 256} when R's LAPACK has it
 #'   (LAPACK >= 3.7, checked by `configure`), the band form of bandwidth 32 of
@@ -21,7 +21,8 @@
 #'   application of the reflectors (\eqn{O(m^2)}, all traits or lambdas together);
 #' * `"eigen"`: explicit eigenvectors by divide and conquer (LAPACK `dsyevd`, falling
 #'   back on `dsyevr` when its \eqn{2 m^2} workspace cannot be allocated), needed by the
-#'   leave-one-out criterion and used by the closed-form criteria of [ntk_krr()].
+#'   leave-one-out criterion of [ntk_krr()] (and accepted by its other closed-form
+#'   criteria).
 #'
 #' @param K symmetric positive semi-definite `n x n` kernel.
 #' @param X optional fixed-effect design (`length(obs)` rows, full column rank, with the
@@ -32,8 +33,8 @@
 #'   thin `n x rank` basis, the rest of the space taken as eigenvalue 0.  Exact for a
 #'   kernel of that rank (a GRM of fewer SNPs than individuals, a low-rank kernel), else
 #'   the kernel's best rank-`rank` approximation on the projected space.  Serves
-#'   [ntk_lmm()] and cross-validated [ntk_krr()]; the closed-form criteria need all
-#'   eigenvectors.
+#'   [ntk_lmm()] and cross-validated [ntk_krr()]; the closed-form criteria of
+#'   [ntk_krr()] need the complete decomposition.
 #' @return An object of class `ntk_spectral`: a list with the decomposition of the kernel
 #'   on its scaled form `K / scale` (`scale`, the mean of the diagonal: so that kernels of
 #'   any magnitude neither over- nor underflow; `values * scale` are the eigenvalues of the

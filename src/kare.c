@@ -229,15 +229,88 @@ done:
  * F beta (F: n x q) fitted by OLS once (gls = 0) or by GLS per lambda (gls = 1); see the
  * top of this file.  Cost O(n^2 q) rotation, then O(n) or O(n q^2) (KARE, GCV) or
  * O(n^2 (1 + gls q)) (LOO) per lambda. */
+/* KARE / GCV for every lambda from a tridiagonal or band decomposition (no eigenvectors):
+ * the quantities of ntk_kare_gcv_eigen() are quadratic forms and traces of
+ * (T + lambda I)^-1, by solves (O(m) each, band O(m kd)) and the eigenvalues of T.
+ * GLS offset: s has F projected out (s->p = q): with Q2 an orthonormal basis of the
+ * complement of F, V^-1 (I - F P) = Q2 (Q2' V Q2)^-1 Q2', so
+ *   (I - S) y = lambda Q2 (T + lambda)^-1 Q2'y,  tr(I - S) = lambda sum_j 1 / (d_j + lambda)
+ * with d the eigenvalues of the projected kernel: value = n ||x||^2 / (sum_j w_j)^2,
+ * x = (T + lambda)^-1 ty.  OLS offset: s unprojected (s->p = 0), yc the OLS residual,
+ * ty = B'yc, Y0 = B'F L^-T (F'F = L L'): num = ||x||^2, den = sum_j w_j - <Y0, (T +
+ * lambda)^-1 Y0>.  Cost O(n^2 (q + 1)) rotations, then O(m (q + 1)) per lambda; polls
+ * for an interrupt between lambdas. */
+static int kare_gcv_solves(const ntk_spectral *s, const double *y, int q, const double *F,
+                           int gls, int nlam, const double *lam, double *value, int *info)
+{
+  const int n = s->n, m = s->m, nc = gls ? 1 : 1 + q;
+  int st = NTK_OK;
+  double *R = malloc((size_t) m * nc * sizeof(double));     /* [ty, Y0] rotated */
+  double *x = malloc((size_t) m * nc * sizeof(double));
+  double *resp = malloc((size_t) n * sizeof(double));
+  double *Fr = gls ? NULL : malloc((size_t) n * q * sizeof(double));
+  double *Y0 = gls ? NULL : malloc((size_t) n * q * sizeof(double));
+  double *mm = gls ? NULL : malloc((size_t) n * sizeof(double));
+  double *beta = malloc((size_t) q * sizeof(double));
+  int *ix = gls ? NULL : malloc((size_t) n * sizeof(int));
+  double *piv = malloc(ntk_spectral_factor_length(s) * sizeof(double));
+  double *l = malloc((size_t) m * sizeof(double));
+  if (!R || !x || !resp || !beta || !piv || !l || (!gls && (!Fr || !Y0 || !mm || !ix))) {
+    st = NTK_ERR_ALLOC; goto done;
+  }
+  if (gls) {
+    if ((st = ntk_spectral_rotate(s, 1, y, NULL, R))) goto done;
+  } else {
+    for (int i = 0; i < n; i++) ix[i] = i;
+    if ((st = ntk_ols_subset(n, n, ix, q, F, y, beta, resp, info))) goto done;
+    if ((st = ntk_spectral_rotate(s, 1, resp, NULL, R))) goto done;
+    if ((st = ntk_spectral_rotate(s, q, F, NULL, Fr))) goto done;
+    if ((st = ols_basis(n, q, Fr, Y0, mm))) goto done;   /* Y0 = Fr L^-T */
+    memcpy(R + m, Y0, (size_t) m * q * sizeof(double));
+  }
+  for (int k = 0; k < nlam; k++) {
+    double lk = lam[k], den = 0.0, num = 0.0;
+    if (!(lk > 0.0)) { st = NTK_ERR_ARG; goto done; }
+    for (int j = 0; j < m; j++) {
+      double dl = s->values[j] + lk;
+      if (!(dl > 0.0)) { st = NTK_ERR_NOT_PD; goto done; }
+      den += 1.0 / dl;
+    }
+    if ((st = ntk_spectral_factor(s, 1.0, lk, piv, l, NULL))) goto done;
+    memcpy(x, R, (size_t) m * nc * sizeof(double));
+    ntk_spectral_solve(s, piv, l, nc, x);
+    for (int j = 0; j < m; j++) num += x[j] * x[j];
+    if (!gls)
+      for (size_t t = (size_t) m; t < (size_t) m * nc; t++) den -= R[t] * x[t];
+    /* KARE and GCV: the same ratio (the factors lambda cancel, see the top) */
+    value[k] = (double) n * num / (den * den);
+    if (k + 1 < nlam && ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
+  }
+done:
+  free(R); free(x); free(resp); free(Fr); free(Y0); free(mm); free(beta); free(ix);
+  free(piv); free(l);
+  return st;
+}
+
 int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *F,
                       int gls, int nlam, const double *lambda, int which, double *value,
                       int *info)
 {
   *info = 0;
   int n = s->n;
-  if (s->mode != NTK_SPEC_EIGEN || s->p != 0 || s->r != s->m || n <= q || q < 1 || nlam < 1 ||
+  if (n <= q || q < 1 || nlam < 1 ||
       (which != NTK_CRIT_KARE && which != NTK_CRIT_GCV && which != NTK_CRIT_LOO))
     return NTK_ERR_ARG;
+  if (s->mode != NTK_SPEC_EIGEN) {      /* tridiagonal / band: KARE and GCV by solves */
+    if (which == NTK_CRIT_LOO || s->p != (gls ? q : 0)) return NTK_ERR_ARG;
+    double *lam = malloc((size_t) nlam * sizeof(double));
+    if (!lam) return NTK_ERR_ALLOC;
+    for (int l = 0; l < nlam; l++) lam[l] = lambda[l] / s->scale;
+    int st = kare_gcv_solves(s, y, q, F, gls, nlam, lam, value, info);
+    free(lam);
+    return st;
+  }
+  if (s->p != 0 || s->r != s->m) return NTK_ERR_ARG;
   double *resp = malloc((size_t) n * sizeof(double));
   double *beta = malloc((size_t) q * sizeof(double));
   double *ty = malloc((size_t) n * sizeof(double));

@@ -208,9 +208,12 @@ int ntk_kare_gcv_eigen(int n, const double *d, const double *ty, int q, const do
  * ty and Fr.  O(n^2) per lambda (+ O(n^2 q) for gls = 1) after O(n^2 q) setup. */
 int ntk_loo_eigen(int n, const double *d, const double *U, const double *ty, int q,
                   const double *Fr, int gls, int nlam, const double *lambda, double *value);
-/* which: 0 KARE, 1 GCV, 2 LOO from the eigen-mode, unprojected decomposition s of the
- * kernel of the n individuals; offset F beta by OLS (gls = 0) or GLS per lambda (gls = 1).
- * Cost O(n^2 q) + O(n) / O(n q^2) (KARE, GCV) or O(n^2 (1 + gls q)) (LOO) per lambda. */
+/* which: 0 KARE, 1 GCV, 2 LOO from the decomposition s of the kernel of the n
+ * individuals; offset F beta by OLS (gls = 0) or GLS per lambda (gls = 1).  s: the
+ * eigen-mode, unprojected decomposition (every criterion), or, for KARE and GCV, a
+ * tridiagonal / band one (no eigenvectors needed), projected on F for gls = 1 and
+ * unprojected for gls = 0.  Cost eigen: O(n^2 q) + O(n) / O(n q^2) (KARE, GCV) or
+ * O(n^2 (1 + gls q)) (LOO) per lambda; tridiagonal: O(n^2 q) + O(n q) per lambda. */
 int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const double *F,
                       int gls, int nlam, const double *lambda, int which, double *value,
                       int *info);

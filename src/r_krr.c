@@ -111,18 +111,20 @@ SEXP C_krr_spectral_fit(SEXP S, SEXP y, SEXP F, SEXP gls, SEXP lambda)
 }
 
 /* krr_criterion(S, y, F, gls, lambda, which): criterion per lambda, which 0 = KARE,
- * 1 = GCV, 2 = LOO, from the eigen-mode decomposition S. */
+ * 1 = GCV, 2 = LOO, from the decomposition S (see ntk_krr_criterion). */
 SEXP C_krr_criterion(SEXP S, SEXP y, SEXP F, SEXP gls, SEXP lambda, SEXP which)
 {
   ntk_spectral sp;
   ntk_arg_spectral(S, &sp);
   int q, nlam, info = 0;
   spec_krr_args(&sp, y, F, lambda, &q, &nlam);
-  if (sp.mode != NTK_SPEC_EIGEN || sp.p != 0)
-    error("`spectral` must be an unprojected eigendecomposition for the closed-form criteria");
   int g = ntk_arg_int(gls, "gls");
   int w = ntk_arg_int(which, "which");
   if (w < 0 || w > 2) error("`which` must be 0, 1 or 2");
+  if (sp.mode == NTK_SPEC_EIGEN ? (sp.p != 0 || sp.r != sp.m)
+                                : (w == 2 || sp.p != (g ? q : 0)))
+    error("`spectral` must be an unprojected, complete eigendecomposition, or for KARE "
+          "and GCV a tridiagonal one (projected on the offset design for the GLS offset)");
   SEXP value = PROTECT(allocVector(REALSXP, nlam));
   int st = ntk_krr_criterion(&sp, REAL(y), q, REAL(F), g != 0, nlam, REAL(lambda), w,
                              REAL(value), &info);

@@ -3,7 +3,9 @@
 # Prints, measured in this one run:
 #   ntk_krr time / time of five eigen() calls on the 3200 x 3200 fold kernels (target <= 1.3)
 #   naive loop of solve() per fold and lambda / ntk_krr time (the naive loop is timed on a
-#   subset of lambdas per fold and extrapolated linearly to all 41; said in the output).
+#   subset of lambdas per fold and extrapolated linearly to all 41; said in the output);
+#   the closed-form criteria against one eigen() of the whole kernel, and KARE by the
+#   default tridiagonal / band solves against KARE from the eigenvectors.
 # Uses the installed ntkgen (NTKGEN_LIB=DIR for a private library); from a source tree
 # without it, set NTKGEN_BENCH_LOAD_ALL=1 to use pkgload::load_all() (see common.R).
 # NTK_BENCH_N sets n (default 4000).
@@ -59,6 +61,9 @@ t_naive <- t_naive_sub * nlambda / length(sub)
 t_eig_full <- bench_time(reps = 1L, e <- eigen(K, symmetric = TRUE)); rm(e)
 t_kare <- bench_time(reps = 1L, fk <- ntk_krr(y, K, criterion = "kare", nlambda = nlambda))
 t_loo <- bench_time(reps = 1L, fl <- ntk_krr(y, K, criterion = "loo", nlambda = nlambda))
+# KARE the way it was computed before the tridiagonal route: from the eigenvectors
+t_kare_eig <- bench_time(reps = 1L, fke <- ntk_krr(y, K, criterion = "kare", nlambda = nlambda,
+                                                  spectral = ntk_spectral(K, method = "eigen")))
 agree <- max(abs(err_naive - fit$cvraw[, sub]) / fit$cvraw[, sub])
 
 cat(sprintf("n = %d, %d folds x %d lambdas, BLAS: %s\n", n, nfolds, nlambda,
@@ -73,5 +78,7 @@ cat(sprintf("max relative difference of fold MSEs, naive vs ntk_krr: %.2e\n", ag
 cat(sprintf("one eigen() of the %d x %d kernel    : %8.2f s\n", n, n, t_eig_full))
 cat(sprintf("ntk_krr kare / one eigen()            : %8.3f (%.2f s)\n", t_kare / t_eig_full, t_kare))
 cat(sprintf("ntk_krr loo  / one eigen()            : %8.3f (%.2f s)\n", t_loo / t_eig_full, t_loo))
+cat(sprintf("ntk_krr kare from the eigenvectors (spectral = ntk_spectral(K, method = \"eigen\")) / default (tridiagonal / band solves): %.2f (%.2f s vs %.2f s); criteria agree to %.1e\n",
+            t_kare_eig / t_kare, t_kare_eig, t_kare, max(abs(fke$cvm - fk$cvm) / fk$cvm)))
 if (file.exists("/proc/loadavg"))
   cat("load average at the end (other processes share the cores):", readLines("/proc/loadavg"), "\n")

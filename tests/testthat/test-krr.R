@@ -365,3 +365,29 @@ test_that("a ridge too small for the kernel is an error naming `s`", {
   fit <- ntk_krr(rnorm(60), K, criterion = "gcv")
   expect_error(coef(fit, s = 1e-300), "`s` = 1e-300 is too small")
 })
+
+test_that("KARE and GCV by tridiagonal / band solves equal the eigenbasis formulas", {
+  # the default decomposition for KARE and GCV is the tridiagonal form (band form for
+  # n >= 256), the criteria quadratic forms of (T + lambda I)^-1; the eigen path computes
+  # them from eigenvectors (the GLS offset per lambda by its own formula): two derivations
+  set.seed(3)
+  for (n in c(60, 300)) {
+    G <- matrix(rbinom(n * 40, 2, 0.3), n)
+    K <- ntk_kernel(G, depth = 2)
+    y <- rnorm(n) + G[, 1]
+    y[c(3, 7)] <- NA
+    X <- cbind(a = rnorm(n), b = rbinom(n, 1, 0.5))
+    Se <- ntk_spectral(K, obs = which(!is.na(y)), method = "eigen")
+    for (off in c("ols", "gls")) for (cr in c("kare", "gcv")) {
+      f1 <- ntk_krr(y, K, X = X, criterion = cr, offset = off)
+      f2 <- ntk_krr(y, K, X = X, criterion = cr, offset = off, spectral = Se)
+      expect_identical(f1$spectral$method, "tridiag")
+      expect_equal(f1$cvm, f2$cvm, tolerance = 1e-11, label = paste(n, off, cr))
+      expect_equal(f1$alpha, f2$alpha, tolerance = 1e-9)
+    }
+  }
+  # leave-one-out needs the eigenvectors; a tridiagonal form is refused naming `spectral`
+  St <- ntk_spectral(K, obs = which(!is.na(y)))
+  expect_error(ntk_krr(y, K, criterion = "loo", spectral = St), "`spectral`.*leave-one-out")
+  expect_identical(ntk_krr(y, K, criterion = "loo")$spectral$method, "eigen")
+})
