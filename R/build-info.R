@@ -18,6 +18,7 @@ ntkgen_has_openmp <- function() {
 #' @rdname ntkgen_has_openmp
 #' @export
 ntkgen_has_cuda <- function(device = FALSE) {
+  device <- check_flag(device, "device")
   compiled <- .Call(C_build_info)[2L]
   if (!isTRUE(device) || !compiled) return(compiled)
   cuda_device_count() > 0L

@@ -593,6 +593,7 @@ kare_compute <- function(s, X, Z, threads) {
 
 #' @export
 print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  digits <- check_number(digits, "digits", lower = 1, upper = 22, integer = TRUE)
   if (x$map == "network")
     cat("KARE-trained empirical NTK (network of width ", x$width, ", all weights trained)\n",
         sep = "")
@@ -632,6 +633,8 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
 #' @param ... further graphical arguments.
 #' @export
 plot.ntk_kare <- function(x, which = 1:2, ...) {
+  if (!is.numeric(which) || !length(which) || anyNA(which) || !all(which %in% 1:2))
+    stop_arg("which", "must be 1, 2 or both (1:2).")
   which <- intersect(which, 1:2)
   if (length(which) == 2L) {
     op <- graphics::par(mfrow = c(1L, 2L))

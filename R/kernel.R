@@ -233,6 +233,16 @@ prepare_genotypes <- function(X, Z, standardize, threads, quiet = FALSE) {
     if (!is.null(Z) && anyNA(Z))
       stop_arg("Z", "contains missing values (NA); they can only be imputed ",
                "(by the training column mean) with `standardize = TRUE`.")
+    # products of entries below ~1e-154 are subnormal or 0: the kernel would lose every
+    # digit (all zeros for X * 1e-170) without a word
+    for (a in c("X", "Z")) {
+      M <- if (a == "X") X else Z
+      mx <- if (is.null(M)) 0 else max(abs(M))
+      if (mx > 0 && mx < 1e-150)
+        stop_arg(a, "has a scale (largest |entry| ", format(mx, digits = 3), ") whose products ",
+                 "underflow double precision: the kernel would be 0; use standardize = TRUE or ",
+                 "rescale `", a, "`.")
+    }
     return(list(X = X, Z = Z, center = NULL, scale = NULL, keep = seq_len(ncol(X)),
                 p = ncol(X)))
   }

@@ -245,8 +245,9 @@ ntk_krr.default <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
       lam <- krr_grid(lambda, K, obs, nlambda, lambda_range)
       fo <- krr_folds(foldid, nfolds, n, obs, D)
       sy <- vapply(cols, function(j) krr_y_scale(Y[obs, j]), 0)
-      cv <- .Call(C_krr_cv, K, sweep(Y[, cols, drop = FALSE], 2L, sy, "/"), fo$fold0,
-                  fo$nfolds, D, as.integer(offset == "gls"), lam)
+      cv <- krr_lambda_guard(.Call(C_krr_cv, K, sweep(Y[, cols, drop = FALSE], 2L, sy, "/"),
+                                   fo$fold0, fo$nfolds, D, as.integer(offset == "gls"), lam),
+                             if (is.null(lambda)) NULL else lam, K)
       for (j in seq_along(cols))
         pre[[cols[j]]] <- list(fo = fo, sy = sy[j],
                                cvraw = matrix(cv$cvraw[, , j], fo$nfolds, length(lam)),
@@ -304,6 +305,7 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   q <- ncol(D)
   if (nobs <= q + 1L)
     stop_arg("X", "has too many columns (", q - 1L, ") for ", nobs, " observed individuals.")
+  guard <- if (is.null(lambda)) identity else function(expr) krr_lambda_guard(expr, lambda, K)
   lambda <- krr_grid(lambda, K, obs, nlambda, lambda_range)
   nlam <- length(lambda)
   yo <- y[obs]
@@ -330,7 +332,10 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
       if (!is.null(cl$spectral)) stop_arg("spectral", why, ".")
     } else S <- spectral
   }
-  if (is.null(S)) S <- spectral_make(K, obs, if (proj) Do, want)
+  if (is.null(S)) {
+    spectral_check_diag(K, obs, "K")
+    S <- spectral_make(K, obs, if (proj) Do, want)
+  }
 
   out <- list(call = cl, criterion = criterion, offset = offset, lambda = lambda,
               lambda_kare = lambda / nobs)
@@ -345,7 +350,8 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
       sy <- krr_y_scale(yo)
       cv <- with_progress_bar(sprintf("ntk_krr %d-fold CV", fo$nfolds),
                               show = progress_default() && nobs >= 2000L,
-                              .Call(C_krr_cv, K, y / sy, fo$fold0, fo$nfolds, D, gls, lambda))
+                              guard(.Call(C_krr_cv, K, y / sy, fo$fold0, fo$nfolds, D, gls,
+                                          lambda)))
       cv <- list(cvraw = matrix(cv$cvraw, fo$nfolds, nlam), pred = matrix(cv$pred, n, nlam),
                  sy = sy)
     } else {
@@ -373,8 +379,8 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
 
   } else {
     sy <- krr_y_scale(yo)
-    cvm <- .Call(C_krr_criterion, S, yo / sy, Do, gls, lambda,
-                 ntk_code("criterion", criterion))
+    cvm <- guard(.Call(C_krr_criterion, S, yo / sy, Do, gls, lambda,
+                       ntk_code("criterion", criterion)))
     out$name <- switch(criterion, kare = "KARE", gcv = "GCV",
                        loo = "Leave-one-out mean-squared error")
     out$cvm <- cvm * sy^2
@@ -389,7 +395,12 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
                       dimnames = list(c("min", "1se"), "Lambda"))
   out$spectral <- S
   sel <- unique(stats::na.omit(c(out$lambda.min, out$lambda.1se)))
-  fit <- krr_solve(S, yo, Do, gls, sel, obs, n)
+  fit <- guard(krr_solve(S, yo, Do, gls, sel, obs, n))
+  if (!all(is.finite(fit$alpha)) || !all(is.finite(fit$beta)))
+    stop_arg("K", "(mean diagonal ", format(S$scale, digits = 3), ") and `lambda` = ",
+             format(min(sel), digits = 3), " give dual coefficients (y - offset) / (K + ",
+             "lambda I) that overflow double precision; rescale `K` (or `y`), or use a ",
+             "larger `lambda`.")
   j <- match(c(out$lambda.min, out$lambda.1se), sel)
   alpha <- fit$alpha[, j, drop = FALSE]
   dimnames(alpha) <- list(rownames(K), c("lambda.min", "lambda.1se"))
@@ -457,7 +468,7 @@ krr_grid <- function(lambda, K, obs, nlambda, lambda_range) {
   md <- mean(diag(K)[obs])
   if (!(md > 0)) stop_arg("K", "must have a positive mean diagonal (", format(md), ").")
   grid <- md * 10^seq(log10(lambda_range[2L]), log10(lambda_range[1L]), length.out = nlambda)
-  if (!all(is.finite(grid) & grid > 0))
+  if (!all(is.finite(grid) & grid >= .Machine$double.xmin))   # no subnormal lambda
     stop_arg("K", "has a scale (mean diagonal ", format(md), ") for which the default lambda ",
              "grid under- or overflows; rescale `K` or give `lambda`.")
   grid
@@ -501,6 +512,20 @@ krr_folds <- function(foldid, nfolds, n, obs, D) {
   fold0 <- f
   fold0[is.na(fold0)] <- 0L
   list(fold0 = as.integer(fold0), foldid = as.integer(f), nfolds = as.integer(nfolds))
+}
+
+# Runs a KRR computation at the user's `lambda`: "K + lambda I is not positive definite"
+# (a lambda below the round-off of a rank-deficient kernel's zero eigenvalues) becomes an
+# error naming `lambda` rather than the C routine.  lambda NULL (the default grid): as is.
+krr_lambda_guard <- function(expr, lambda, K) {
+  if (is.null(lambda)) return(expr)
+  tryCatch(expr, error = function(e) {
+    if (!grepl("K + lambda I is not positive definite", conditionMessage(e), fixed = TRUE))
+      stop(e)
+    stop_arg("lambda", "= ", format(min(lambda), digits = 3), " is too small for this kernel ",
+             "(mean diagonal ", format(mean(diag(K)), digits = 3), "): K + lambda I is ",
+             "numerically singular (or `K` is not positive semi-definite); use larger values.")
+  })
 }
 
 # Largest lambda attaining the minimum of crit.

@@ -312,7 +312,7 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
     }
     rs <- lapply(seq_along(cols), function(j)
       lmm_rescale(lmm_check_status(rs[[j]], kl$args, colnames(Y)[cols[j]], ncol(Y)),
-                  sy[j], method, length(obs) - ncol(X)))
+                  sy[j], method, length(obs) - ncol(X), kl$args))
     # BLUPs of every trait of the group with one product per kernel (no n x n_obs copy)
     A <- matrix(0, n, length(cols))
     for (j in seq_along(cols)) A[obs, j] <- if (rs[[j]]$v_pd) rs[[j]]$alpha else 0
@@ -397,6 +397,7 @@ lmm_spectral <- function(spectral, K, obs, Xo, arg) {
     if (!is.null(why)) stop_arg("spectral", why, ".")
     S <- spectral
   } else {
+    spectral_check_diag(K, obs, arg)
     S <- spectral_make(K, obs, if (ncol(Xo)) Xo, "tridiag")
   }
   scale0 <- abs(S$trace0)
@@ -457,8 +458,9 @@ boundary_p <- function(stat, df) {
   0.5 * lo + 0.5 * stats::pchisq(stat, df, lower.tail = FALSE)
 }
 
-# Back from the scale y / sy of the core to the scale of y.
-lmm_rescale <- function(r, sy, method, df) {
+# Back from the scale y / sy of the core to the scale of y.  `args`: the kernels' argument
+# names, for a component that is beyond double precision because of its kernel's scale.
+lmm_rescale <- function(r, sy, method, df, args = NULL) {
   r$theta <- r$theta * sy^2
   r$vcov <- r$vcov * sy^4
   if (method %in% c("iminque", "reml")) {   # S at the estimates, not at a-priori weights
@@ -469,6 +471,12 @@ lmm_rescale <- function(r, sy, method, df) {
   r$vcov_b <- r$vcov_b * sy^2
   r$alpha <- r$alpha / sy
   r$loglik <- r$loglik - df * log(sy)
+  bad <- which(!is.finite(r$theta))
+  if (r$status == 0L && length(bad) && length(args) && all(bad <= length(args)) &&
+      is.finite(sy^2))   # V(e) fine, a kernel's component not: the kernel's scale
+    stop_arg(args[bad[1L]], "has a scale (c_K = ", format(r$ck[bad[1L]], digits = 3),
+             ", its average sample variance) for which its variance component is beyond ",
+             "double precision; rescale `", args[bad[1L]], "`.")
   if (r$status == 0L && (any(!is.finite(r$theta)) || (r$v_pd && any(!is.finite(r$alpha)))))
     stop("ntk_lmm: the variance components of `y` (sd ", format(sy, digits = 3), ") are ",
          "beyond double precision (", format(sy^2, digits = 3), "); rescale `y`.",

@@ -220,6 +220,7 @@ residuals.ntk_krr <- function(object, s = "lambda.min", ...) {
 #' summary(fit)
 #' @export
 print.ntk_krr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  digits <- check_number(digits, "digits", lower = 1, upper = 22, integer = TRUE)
   cat("\nCall: ", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   cat(krr_header(x), "\n", sep = "")
   cat("Measure: ", x$name, "\n\n", sep = "")
@@ -272,6 +273,7 @@ summary.ntk_krr <- function(object, ...) {
 #' @rdname print.ntk_krr
 #' @export
 print.summary.ntk_krr <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  digits <- check_number(digits, "digits", lower = 1, upper = 22, integer = TRUE)
   cat("\nCall: ", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   cat(x$header, "\n", sep = "")
   cat("Lambda grid: ", format(x$lambda_range[2L], digits = digits), " .. ",

@@ -35,6 +35,7 @@ NULL
 #' @rdname ntk_lmm-methods
 #' @export
 print.ntk_lmm <- function(x, digits = 4L, ...) {
+  digits <- check_number(digits, "digits", lower = 1, upper = 22, integer = TRUE)
   cat("Linear mixed model (ntk_lmm), method ", x$method, "\n", sep = "")
   if (!is.null(x$call)) cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
   cat(x$nobs, " observed individuals", if (x$n > x$nobs)
@@ -86,6 +87,7 @@ summary.ntk_lmm <- function(object, ...) {
 #' @rdname ntk_lmm-methods
 #' @export
 print.summary.ntk_lmm <- function(x, digits = 4L, ...) {
+  digits <- check_number(digits, "digits", lower = 1, upper = 22, integer = TRUE)
   cat("Linear mixed model (ntk_lmm), method ", x$method, "\n", sep = "")
   if (!is.null(x$call)) cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
   cat("\n")
@@ -130,14 +132,14 @@ print.summary.ntk_lmm <- function(x, digits = 4L, ...) {
 #' @rdname ntk_lmm-methods
 #' @export
 coef.ntk_lmm <- function(object, which = c("fixed", "varcomp", "h2"), ...) {
-  which <- match.arg(which)
+  which <- check_choice(which, c("fixed", "varcomp", "h2"), "which", partial = TRUE)
   switch(which, fixed = object$b, varcomp = object$theta, h2 = object$h2)
 }
 
 #' @rdname ntk_lmm-methods
 #' @export
 vcov.ntk_lmm <- function(object, which = c("fixed", "varcomp"), ...) {
-  which <- match.arg(which)
+  which <- check_choice(which, c("fixed", "varcomp"), "which", partial = TRUE)
   switch(which, fixed = object$vcov_b, varcomp = object$vcov_theta)
 }
 
@@ -363,6 +365,7 @@ NULL
 #' @rdname fit-lists
 #' @export
 print.ntk_lmm_list <- function(x, digits = 4L, ...) {
+  digits <- check_number(digits, "digits", lower = 1, upper = 22, integer = TRUE)
   cat("ntk_lmm fits of ", length(x), " traits against one kernel (method ", x[[1L]]$method,
       ")\n", sep = "")
   tab <- data.frame(h2 = vapply(x, function(f) f$h2[1L], 0),
@@ -388,6 +391,7 @@ predict.ntk_lmm_list <- function(object, ...) fit_list_predict(object, ...)
 #' @rdname fit-lists
 #' @export
 print.ntk_krr_list <- function(x, digits = 4L, ...) {
+  digits <- check_number(digits, "digits", lower = 1, upper = 22, integer = TRUE)
   cat("ntk_krr fits of ", length(x), " traits against one kernel (criterion ",
       x[[1L]]$criterion, ")\n", sep = "")
   tab <- data.frame(lambda.min = vapply(x, function(f) f$lambda.min, 0),

@@ -248,6 +248,7 @@ print.ntk_mlp <- function(x, ...) {
 #' plot(fit)
 #' @export
 plot.ntk_mlp <- function(x, log = FALSE, ...) {
+  log <- check_flag(log, "log")
   h <- x$history
   if (nrow(h) == 0L) stop_arg("x", "has no loss history.")
   L <- cbind(train = h$train_loss, validation = h$val_loss)

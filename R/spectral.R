@@ -70,12 +70,14 @@ ntk_spectral <- function(K, X = NULL, obs = NULL, method = c("tridiag", "eigen")
                nrow(X), ".")
     if (ncol(X) >= length(obs))
       stop_arg("X", "has as many columns as individuals: nothing is left to decompose.")
+    if (qr(X)$rank < ncol(X)) stop_arg("X", "is rank deficient: its columns are collinear.")
   }
   m <- length(obs) - if (is.null(X)) 0L else ncol(X)
   if (!is.null(rank)) {
     rank <- check_number(rank, "rank", lower = 1, upper = m, integer = TRUE)
     if (method != "eigen") stop_arg("rank", "needs method = \"eigen\" (a thin eigenvector basis).")
   }
+  spectral_check_diag(K, obs, "K")
   spectral_make(K, as.integer(obs), X, method, if (is.null(rank)) 0L else rank)
 }
 
@@ -94,6 +96,20 @@ spectral_make <- function(K, obs, X, method, rank = 0L) {
   s$K_names <- rownames(K)
   class(s) <- "ntk_spectral"
   s
+}
+
+# A kernel to decompose has a positive mean diagonal over `obs` (every positive
+# semi-definite kernel but 0 has): else an error naming it (`arg`), before the C
+# decomposition reports a "singular" kernel or design.
+spectral_check_diag <- function(K, obs, arg) {
+  md <- mean(diag(K)[obs])
+  over <- if (length(obs) < nrow(K)) " over the individuals decomposed" else ""
+  if (is.na(md) || md < 0)
+    stop_arg(arg, "is not positive semi-definite: its mean diagonal", over, " is ",
+             format(md, digits = 3), ".")
+  if (md == 0)
+    stop_arg(arg, "has a zero diagonal", over, ": there is no variance to decompose.")
+  invisible()
 }
 
 # The basis B (n x m) of the decomposition as an explicit matrix (for checks).

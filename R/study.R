@@ -576,6 +576,7 @@ summary.ntk_study <- function(object, ...) {
 #' @rdname ntk_study-methods
 #' @export
 print.summary.ntk_study <- function(x, digits = 3L, ...) {
+  digits <- check_number(digits, "digits", lower = 0, upper = 15, integer = TRUE)   # round()
   study_header(attr(x, "settings"))
   df <- as.data.frame(unclass(x))
   num <- setdiff(names(df)[vapply(df, is.double, logical(1))], c("p", "reps", "constant"))
@@ -587,6 +588,7 @@ print.summary.ntk_study <- function(x, digits = 3L, ...) {
 #' @rdname ntk_study-methods
 #' @export
 print.ntk_study <- function(x, digits = 3L, ...) {
+  digits <- check_number(digits, "digits", lower = 1, upper = 22, integer = TRUE)
   s <- summary(x)
   study_header(attr(x, "settings"))
   cat("\nMedian test correlation (methods x SNPs):\n")

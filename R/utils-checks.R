@@ -143,6 +143,13 @@ covariate_matrix <- function(X, n, arg, per, spec) {
   chr <- vapply(X, is.character, logical(1))
   X[chr] <- lapply(X[chr], factor)
   if (is.null(spec)) {
+    for (v in names(X)[vapply(X, is.factor, logical(1))]) {
+      lev <- unique(as.character(X[[v]][!is.na(X[[v]])]))
+      if (length(lev) < 2L)   # model.matrix() would stop with "contrasts can be applied ..."
+        stop_arg(arg, "has a factor `", v, "` with a single level",
+                 if (length(lev)) paste0(' ("', lev, '")'), ": it carries no information; ",
+                 "drop it.")
+    }
     tt <- stats::terms(~ ., data = X)
     mf <- stats::model.frame(tt, X, na.action = stats::na.pass, drop.unused.levels = TRUE)
     M <- stats::model.matrix(tt, mf)
