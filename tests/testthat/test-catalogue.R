@@ -697,9 +697,12 @@ add("ntk_krr.default", "an unused argument (a typo)", ntk_krr(y, K, lamda = 3),
 add("ntk_krr.default", "spectral of another kernel",
     ntk_krr(y, K, criterion = "gcv", spectral = ntk_spectral(Kg, method = "eigen")),
     error = "`spectral` was made from another kernel")
-add("ntk_krr.default", "spectral without eigenvectors for a closed-form criterion",
-    ntk_krr(y, K, criterion = "gcv", spectral = ntk_spectral(K)),
+add("ntk_krr.default", "spectral without eigenvectors for leave-one-out",
+    ntk_krr(y, K, criterion = "loo", spectral = ntk_spectral(K)),
     error = "`spectral` must hold all eigenvectors")
+add("ntk_krr.default", "unprojected spectral for the GLS offset of a closed-form criterion",
+    ntk_krr(y, K, criterion = "kare", offset = "gls", spectral = ntk_spectral(K)),
+    error = "`spectral` projects out 0 column")
 add("ntk_krr.default", "spectral not a decomposition",
     ntk_krr(y, K, criterion = "gcv", spectral = "S"),
     error = "`spectral` must be an object made by ntk_spectral")
