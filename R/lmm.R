@@ -525,7 +525,10 @@ lmm_build <- function(r, y, K, X, obs, knames, method, constrain, Kalpha) {
   ll0 <- lmm_null_loglik(y[obs], X[obs, , drop = FALSE])
   lrt <- lrt_p <- NA_real_
   if (method %in% c("reml", "iminque") && is.finite(r$loglik)) {
-    lrt <- max(2 * (r$loglik - ll0), 0)
+    # every genetic component on the boundary 0: the fit is the null model, whose
+    # statistic is 0 exactly (not the rounding of two equal log-likelihoods, which would
+    # turn the boundary p-value 1 into 0.5)
+    lrt <- if (all(r$theta[seq_len(q)] == 0)) 0 else max(2 * (r$loglik - ll0), 0)
     if (q == 1L) lrt_p <- boundary_p(lrt, 1L)
   }
   # fixed effects, BLUPs, fitted values
