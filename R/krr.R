@@ -319,7 +319,8 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   proj <- criterion != "loo" && gls == 1L
   S <- NULL
   if (!is.null(spectral)) {
-    full_eigen <- criterion != "cv" && identical(spectral$method, "eigen") &&
+    full_eigen <- criterion != "cv" && inherits(spectral, "ntk_spectral") &&
+      identical(spectral$method, "eigen") &&
       is.null(spectral_mismatch(spectral, K, obs, NULL)) && spectral$r == spectral$m
     why <- if (full_eigen) NULL else spectral_mismatch(spectral, K, obs, if (proj) Do)
     if (is.null(why) && criterion != "cv" && !full_eigen &&
