@@ -16,8 +16,11 @@
 #   --groups=ld         groups = "ld" with --ngroups=k (complete linkage, ntk_kare's own)
 #   --groups=ld-average k groups by average-linkage clustering on 1 - |r| of the fold's
 #                       training genotypes (made here, passed as a vector), --ngroups=k
+#   --groups=maf        k groups by allele frequency (quantile bins of the fold's
+#                       training lines), --ngroups=k: a grouping that ignores LD
 #   --sigma_b=b --penalty=x --penalty_type=l1|l2|l2_log --lr=x   as in ntk_kare()
-#   --out=FILE.rds      save the per-fold results (for --select)
+#   --out=FILE.rds      save the per-fold results (for --select, --table)
+#   --table=A.rds,B.rds,...    no training: one row per saved run (named by its file)
 #   --select=A.rds,B.rds,...   no training: per environment and fold, choose among the
 #                       saved configurations the one of smallest held-out MSE inside the
 #                       fold's training lines: ntk_kare()'s validation lines (the same for
@@ -40,7 +43,41 @@
 # `kare_wheat.R 50 2 1:4 0.2` (held-out early stopping): trained .586 / .463 / .467 /
 # .520, 5.6 s a fit, KARE .880 -> .635: the hold-out stops the damage, no gain.
 # (Those two runs drew the held-out lines from one set.seed(1) for the whole run.)
-# Maps with few parameters (issue 10): see the table at the end of this comment block.
+# Maps with few parameters (issue 10), measured 2026-12-02 (shared 2 cores, load 5-7, 1
+# thread), mean within-fold test r over the 10 folds (paired SE of trained - untrained
+# about .002 for one scale, .01-.02 for the others; the fold SD of r is .07-.11):
+#   run (args)                                        E1   E2   E3   E4   s/fit
+#   untrained, depth 2, sigma_b 0                    .590 .480 .458 .526
+#   untrained, depth 2, sigma_b 1                    .584 .482 .450 .524
+#   one scale, sigma_b 1   30 2 1:4 0 --groups=one --sigma_b=1 --lr=0.1
+#                                                    .578 .486 .454 .519  6.0
+#   one scale, sigma_b 0.1 (... --sigma_b=0.1)       .586 .487 .458 .526  5.6
+#   one scale, sigma_b 1, depth 1 / 3 (30 1 / 30 3)  .584 .487 .445 .519  4.0
+#                                                    .577 .485 .456 .524  4.3
+#   one scale, sigma_b 1, validation 0.2 (30 2 1:4 0.2 ...)
+#                                                    .586 .486 .454 .526  5.3
+#   LD 5  / 20 / 50 groups   30 2 1:4 0 --groups=ld --ngroups=k --sigma_b=1 --lr=0.1
+#                                                    .562 .462 .426 .520  6.1
+#                                                    .549 .449 .447 .492  5.6
+#                                                    .531 .404 .412 .506  6.2
+#   LD 5 / 20, validation 0.2                        .585 .488 .448 .524  4.5
+#                                                    .577 .473 .460 .525  4.7
+#   5 allele-frequency groups (--groups=maf)         .572 .482 .411 .535  4.9
+#   per SNP, 20 2 1:4 0 (as above)                   .572 .440 .455 .488  3.4
+#   per SNP, l2_log penalty 0.1 / 1 / 10 / 100   20 2 1:4 0 --penalty=x --penalty_type=l2_log
+#                                                    .571 .439 .455 .487  2.7
+#                                                    .579 .454 .448 .488  2.9
+#                                                    .585 .476 .458 .527  2.8
+#                                                    .590 .480 .459 .526  2.8
+#   per SNP, 50 2 1:4 0.2 (seeds per fold)           .589 .471 .458 .521  7.8
+#   chosen per fold by held-out MSE (--select of the four validation runs)
+#                                                    .579 .475 .457 .526
+#   chosen per fold by the KRR's KARE (--select --rule=kare of the validation-0 runs)
+#                                                    .571 .439 .455 .487
+# No map reaches RKHS in E1 and E2, not even the best run per environment picked on the
+# test folds (E1 .590, E2 .488).  KARE misleads even with 5 groups: KARE of the KRR
+# falls .730 -> .709 (LD 5) or .676 (LD 20) while the test r falls; the held-out error
+# inside the training lines stops the damage but gains at most .006.
 # Needs the suggested package BGLR.  Loader, threads and the machine line: common.R.
 argv <- commandArgs(trailingOnly = TRUE)
 opt_i <- grepl("^--", argv)
@@ -53,7 +90,7 @@ opts <- local({
   stats::setNames(lapply(kv, `[`, 3L), vapply(kv, `[`, "", 2L))
 })
 known <- c("groups", "ngroups", "sigma_b", "penalty", "penalty_type", "lr", "out", "select",
-           "rule")
+           "rule", "table")
 if (length(setdiff(names(opts), known)))
   stop("unknown option(s): ", paste(setdiff(names(opts), known), collapse = ", "))
 num_opt <- function(nm, default) if (is.null(opts[[nm]])) default else as.numeric(opts[[nm]])
@@ -67,9 +104,10 @@ sigma_b <- num_opt("sigma_b", 0)
 penalty <- num_opt("penalty", 0)
 penalty_type <- if (is.null(opts$penalty_type)) "l1" else opts$penalty_type
 lr <- num_opt("lr", NULL)
-if (!groups_opt %in% c("snp", "one", "ld", "ld-average"))
-  stop("--groups is one, ld or ld-average")
-if (groups_opt %in% c("ld", "ld-average") && is.null(ngroups)) stop("--groups=ld needs --ngroups")
+if (!groups_opt %in% c("snp", "one", "ld", "ld-average", "maf"))
+  stop("--groups is one, ld, ld-average or maf")
+if (groups_opt %in% c("ld", "ld-average", "maf") && is.null(ngroups))
+  stop("--groups=", groups_opt, " needs --ngroups")
 bench_dir <- local({
   f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
   if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
@@ -79,18 +117,44 @@ source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(
 thr <- bench_threads(1L)
 rkhs <- c(0.601, 0.494, 0.445, 0.524)     # Crossa et al. 2010, RKHS
 
-## --select: choose among saved configurations on the training lines only ----------------
-if (!is.null(opts$select)) {
-  files <- strsplit(opts$select, ",", fixed = TRUE)[[1L]]
+## --table / --select: from saved runs (--out), no training ------------------------------
+read_runs <- function(spec) {
+  files <- strsplit(spec, ",", fixed = TRUE)[[1L]]
   runs <- lapply(files, readRDS)
-  lab <- vapply(runs, function(r) r$label, "")
+  names(runs) <- sub("\\.rds$", "", basename(files))
+  runs
+}
+if (!is.null(opts$table)) {      # one row per run: mean test r per environment, costs
+  runs <- read_runs(opts$table)
+  tab <- do.call(rbind, lapply(names(runs), function(nm) {
+    d <- runs[[nm]]$res
+    m <- tapply(d$trained, d$env, mean)
+    u <- tapply(d$untrained, d$env, mean)
+    m <- stats::setNames(as.list(round(m, 3)), paste0("E", names(m)))
+    data.frame(run = nm, m, s_per_fit = round(stats::median(d$seconds), 2),
+               KRR_KARE = sprintf("%.3f -> %.3f", mean(d$krr_kare0), mean(d$krr_kare1)),
+               heldout_MSE = if (all(is.finite(d$inner1)))
+                 sprintf("%.4f -> %.4f", mean(d$inner0), mean(d$inner1)) else "",
+               untrained = paste0(runs[[nm]]$untrained_label, ": ",
+                                  paste(sprintf("%.3f", u), collapse = " ")),
+               check.names = FALSE)
+  }))
+  cat("Mean within-fold test r of the trained kernels (RKHS, Crossa et al. 2010:",
+      paste(rkhs, collapse = " "), ")\n")
+  print(tab, row.names = FALSE, right = FALSE)
+  cat("\n")
+  for (nm in names(runs)) cat(sprintf("  %-14s %s\n", nm, runs[[nm]]$label))
+  quit(save = "no")
+}
+if (!is.null(opts$select)) {
+  runs <- read_runs(opts$select)
   rule <- if (is.null(opts$rule)) "heldout" else opts$rule
   if (!rule %in% c("heldout", "kare")) stop("--rule is heldout or kare")
   cat(if (rule == "heldout")
         "Selection per environment and fold by the held-out MSE inside the training lines\n"
       else "Selection per environment and fold by the KRR's KARE on the training lines\n")
-  cat("candidates: untrained (each run's step-0 kernel) and\n ",
-      paste(lab, collapse = "\n  "), "\n\n")
+  cat("candidates: each run's untrained kernel (its first depth, its sigma_b) and\n")
+  for (nm in names(runs)) cat(sprintf("  %-14s %s\n", nm, runs[[nm]]$label))
   key <- function(d) paste(d$env, d$fold)
   base <- runs[[1L]]$res
   c0 <- if (rule == "heldout") "inner0" else "krr_kare0"
@@ -100,23 +164,24 @@ if (!is.null(opts$select)) {
   sel <- do.call(rbind, lapply(seq_len(nrow(base)), function(i) {
     k <- key(base[i, ])
     rows <- lapply(runs, function(r) r$res[key(r$res) == k, ])
-    # each run's untrained kernel (its first depth, its sigma_b) is a candidate too
     cand <- rbind(
-      do.call(rbind, lapply(seq_along(rows), function(j)
-        data.frame(cfg = paste("untrained", runs[[j]]$untrained_label), mse = rows[[j]][[c0]],
-                   r = rows[[j]]$untrained))),
-      do.call(rbind, lapply(seq_along(rows), function(j)
-        data.frame(cfg = lab[j], mse = rows[[j]][[c1]], r = rows[[j]]$trained))))
+      do.call(rbind, lapply(names(rows), function(j)
+        data.frame(cfg = paste0("untrained (", runs[[j]]$untrained_label, ")"),
+                   crit = rows[[j]][[c0]], r = rows[[j]]$untrained))),
+      do.call(rbind, lapply(names(rows), function(j)
+        data.frame(cfg = j, crit = rows[[j]][[c1]], r = rows[[j]]$trained))))
     cand <- cand[!duplicated(cand$cfg), ]
-    b <- which.min(cand$mse)
+    b <- which.min(cand$crit)
     data.frame(env = base$env[i], fold = base$fold[i], chosen = cand$cfg[b], r = cand$r[b])
   }))
   envs_s <- sort(unique(sel$env))
   tab <- rbind(selected = tapply(sel$r, sel$env, mean), `RKHS, Crossa et al. 2010` = rkhs[envs_s])
   colnames(tab) <- paste0("E", envs_s)
+  cat("\n")
   print(round(tab, 3))
-  cat("\nchoices (folds):\n")
-  print(table(sel$chosen, paste0("E", sel$env)))
+  cat("\nfolds choosing each candidate:\n")
+  ch <- unclass(table(sel$chosen, paste0("E", sel$env)))
+  print(as.data.frame.matrix(ch))
   quit(save = "no")
 }
 
@@ -131,7 +196,8 @@ ld_average <- function(X, k) {     # average linkage on 1 - |r| (for comparison)
 }
 map_label <- switch(groups_opt, snp = "per-SNP scales", one = "one global scale",
                     ld = sprintf("%d LD groups (complete linkage)", ngroups),
-                    `ld-average` = sprintf("%d LD groups (average linkage)", ngroups))
+                    `ld-average` = sprintf("%d LD groups (average linkage)", ngroups),
+                    maf = sprintf("%d allele-frequency groups", ngroups))
 label <- sprintf("%s, depth %s, sigma_b %g%s, %d steps%s, validation %g", map_label,
                  paste(deparse(depth), collapse = ""), sigma_b,
                  if (penalty > 0) sprintf(", %s penalty %g", penalty_type, penalty) else "",
@@ -156,6 +222,12 @@ for (j in envs) {
                     v <- apply(Xtr, 2L, stats::sd) > 0
                     g[v] <- ld_average(Xtr, ngroups)
                     g
+                  },
+                  maf = {
+                    q <- colMeans(Xtr, na.rm = TRUE) / max(Xtr, na.rm = TRUE)
+                    q <- pmin(q, 1 - q)
+                    br <- unique(stats::quantile(q, seq(0, 1, length.out = ngroups + 1L)))
+                    as.integer(cut(q, br, include.lowest = TRUE))
                   })
     args_k <- list(Xtr, y[tr], depth = depth, steps = steps, validation = validation,
                    sigma_b = sigma_b, penalty = penalty, penalty_type = penalty_type,
