@@ -16,7 +16,9 @@
 #' started at N(0, 1) entries drawn with R's RNG).  The kernel is the analytic NTK of
 #' [ntk_kernel()] with `depth` hidden layers of \eqn{X_m}, i.e. with
 #' \eqn{\Sigma_0 = \sigma_w^2 X_m X_m' / d + \sigma_b^2}, \eqn{d = p} (scales) or
-#' `rank` (projection).  At the start (\eqn{s = 1}) the scale map gives exactly
+#' `rank` (projection).  With `groups`, the SNPs of a group share one scale,
+#' \eqn{s_j = \exp(u_{g(j)})}{s_j = exp(u_g(j))}: the map then has one parameter per group
+#' instead of one per SNP (see below).  At the start (\eqn{s = 1}) the scale map gives exactly
 #' `ntk_kernel(X, depth, sigma_w = , sigma_b = )`.  \eqn{\sigma_w = \exp(a)} and, when
 #' `sigma_b > 0`, \eqn{\sigma_b = \exp(b)} are trained too; `sigma_b = 0` stays 0.
 #'
@@ -38,6 +40,27 @@
 #' \eqn{5 \cdot 10^{-9}}{5e-9} of 1) the factors \eqn{1/\sin t} of the derivative are
 #' capped (the kernel is not differentiable there); exact duplicates contribute their
 #' exact directional derivative.
+#'
+#' @section Grouped scales:
+#' KARE of a kernel trained on the data it is computed on is optimistic, the more so the
+#' more parameters the map has: with one scale per SNP and \eqn{p} larger than \eqn{n},
+#' training lowers KARE more than the test error.  `groups` gives the scale map few
+#' parameters: a vector assigning each SNP (column of `X`) to a group, all SNPs of a group
+#' sharing one scale \eqn{s_g = \exp(u_g)}.  The gradient is exact, by the chain rule from
+#' the per-SNP one: \eqn{\partial/\partial u_g = \sum_{j \in g} s_j \partial/\partial
+#' s_j}{d/du_g = sum over the group's SNPs j of s_j d/ds_j}.  One group (`groups = rep(1,
+#' ncol(X))`) is a single global input scale, which with `sigma_b > 0` sets the balance of
+#' input and bias (a bandwidth; with `sigma_b = 0` the kernel is homogeneous in the input
+#' and a global scale only rescales the kernel, like the ridge).  `groups = "ld"` with
+#' `ngroups = k` finds `k` groups of markers in linkage disequilibrium on the genotypes of
+#' `X` (standardised; phenotypes are not used): complete-linkage hierarchical clustering
+#' of the markers on \eqn{1 - |r|} (\eqn{r} their correlation across individuals), cut
+#' into `k` groups, so the markers of a group are pairwise correlated at least at the cut
+#' height (average linkage chains most markers into one group).  It costs \eqn{O(n
+#' p^2)} time and \eqn{O(p^2)} memory, and is refused above 10000 SNPs (give `groups`
+#' yourself then, e.g. windows along the chromosomes).  The recipe holds the per-SNP
+#' scales: kernels, `predict()` and the relevance are those of the scale map.  Penalties
+#' stay means over the SNPs (a group counts by its size).
 #'
 #' The objective is `KARE + penalty * R(map)`, with \eqn{R} the mean of \eqn{s}
 #' (`penalty_type = "l1"`), of \eqn{s^2} (`"l2"`) or of \eqn{(\log s)^2} (`"l2_log"`,
@@ -106,6 +129,13 @@
 #'   of the smallest held-out error is chosen (a guard against KARE's optimism when the
 #'   map has many parameters, e.g. `p` larger than `n`).  Drawn with R's RNG after the
 #'   projection starts.  0: no hold-out.
+#' @param groups `NULL` (one scale per SNP), a vector (factor, character or whole
+#'   numbers, no `NA`) of length `ncol(X)` assigning each SNP to a group whose SNPs share
+#'   one scale, or `"ld"`: `ngroups` groups of markers in LD found on `X` (see "Grouped
+#'   scales").  Only for `map = "scale"` in analytic mode (projection candidates ignore it).
+#'   Groups whose SNPs are all constant (dropped) disappear.
+#' @param ngroups number of groups for `groups = "ld"` (whole number between 1 and the
+#'   number of SNPs kept).
 #' @param covariates optional covariates (matrix, data frame or vector with `n` rows),
 #'   projected out with the intercept.
 #' @param standardize logical, as in [ntk_kernel()].
@@ -116,7 +146,9 @@
 #'   `kare`, `stopped`, one row per candidate), `chosen` (its row), `kare` (final KARE per
 #'   candidate), `kare_start` (KARE of the untrained kernel per candidate), `trace` (data
 #'   frame: `depth`, `map`, `rank`, `step`, `kare`, `objective`, `lr`), `sigma_w`,
-#'   `sigma_b`, `map`, `rank` (chosen), `scales` (per kept SNP, scale map)
+#'   `sigma_b`, `map`, `rank` (chosen), `scales` (per kept SNP, scale map), `groups`
+#'   (with `groups`: the group of each SNP of `X`, `NA` for dropped constant SNPs, groups
+#'   numbered 1 to `ngroups`), `group_scales` (the scale of each group), `ngroups`
 #'   or `projection` (`p x rank`), `weights` and `weights_start` (network mode, the
 #'   layout of [ntk_kernel()]'s networks), `relevance` (per SNP of `X`: the scale, or the root
 #'   mean square of the SNP's row of the projection; 0 for dropped constant SNPs), `z`,
@@ -141,7 +173,7 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                      z = 0.1, optimizer = c("adam", "sgd"), lr = NULL, steps = 50,
                      penalty = 0, penalty_type = c("l1", "l2", "l2_log"), sigma_w = sqrt(2),
                      sigma_b = 0, width = Inf, batch = NULL, validation = 0,
-                     covariates = NULL,
+                     groups = NULL, ngroups = NULL, covariates = NULL,
                      standardize = TRUE, threads = default_threads(), verbose = FALSE) {
   cl <- match.call()
   X <- check_numeric_matrix(X, "X", allow_na = TRUE, min_rows = 3L)
@@ -186,9 +218,11 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
     stop_arg("covariates", "leave too few individuals: ", ncol(Z), " columns for ",
              if (is.null(batch)) n else batch, " individuals (`batch`).")
   if (stats::var(y) == 0) stop_arg("y", "is constant: there is nothing to predict.")
+  grp <- kare_check_groups(groups, ngroups, ncol(X), map, network)
   prep <- prepare_genotypes(X, NULL, standardize, threads)
   p <- prep$p
   if (network) map <- "network"
+  grp <- kare_resolve_groups(grp, prep, ncol(X))   # NULL: one scale per SNP
   if ("projection" %in% map) {
     if (!is.numeric(rank) || !length(rank) || anyNA(rank) || any(rank < 1) ||
         any(rank > p) || any(rank != round(rank)))
@@ -213,7 +247,8 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   base <- list(X = prep$X[ti, , drop = FALSE], y = y[ti], Z = Z[ti, , drop = FALSE], z = z,
                p = p, width = width, sw = sigma_w,
                sb = sigma_b, train_sb = train_sb, penalty = penalty,
-               penalty_type = penalty_type, threads = threads)
+               penalty_type = penalty_type, threads = threads,
+               groups = grp$index, ngroups = grp$ngroups)
   ctx_of <- function(i) c(base, list(map = cfg$map[i], rank = cfg$rank[i]))
   if (network) {
     # every depth starts from the network ntk_kernel(X, depth, width) would draw now
@@ -228,7 +263,8 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
       theta0 <- ntk_weights(p, width, L)$flat
     } else {
       theta0 <- c(log(sigma_w), if (train_sb) log(sigma_b),
-                  if (ctx$map == "scale") rep(0, p) else as.vector(P0[[as.character(ctx$rank)]]))
+                  if (ctx$map == "scale") rep(0, if (is.null(grp)) p else grp$ngroups)
+                  else as.vector(P0[[as.character(ctx$rank)]]))
     }
     evalf <- function(theta, idx) kare_eval(theta, L, ctx, idx)
     monitor <- if (length(vi))
@@ -278,6 +314,9 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
               rank = ctx$rank, width = width,
               scales = if (ctx$map == "scale")
                 stats::setNames(par$s, colnames(X)[prep$keep]),
+              groups = if (!is.null(grp)) grp$full,
+              group_scales = if (!is.null(grp) && ctx$map == "scale") par$sg,
+              ngroups = if (!is.null(grp)) grp$ngroups,
               projection = if (ctx$map == "projection") par$P,
               weights = if (network) th, weights_start = if (network) res[[best]]$theta0,
               relevance = relevance, z = z, lambda = length(ti) * z, n = n, p = p,
@@ -308,8 +347,84 @@ kare_unpack <- function(theta, ctx, L = NULL) {
   sb <- 0
   if (ctx$train_sb) { sb <- exp(theta[2L]); k <- 2L }
   rest <- theta[-seq_len(k)]
-  if (ctx$map == "scale") list(sw = sw, sb = sb, s = exp(rest), P = NULL)
-  else list(sw = sw, sb = sb, s = NULL, P = matrix(rest, ctx$p, ctx$rank))
+  if (ctx$map == "scale") {
+    sg <- exp(rest)                            # per group (grouped map) or per SNP
+    list(sw = sw, sb = sb, s = if (is.null(ctx$groups)) sg else sg[ctx$groups],
+         sg = if (!is.null(ctx$groups)) sg, P = NULL)
+  } else list(sw = sw, sb = sb, s = NULL, P = matrix(rest, ctx$p, ctx$rank))
+}
+
+# Checks of `groups` / `ngroups` that do not need the standardised genotypes; returns
+# list(ld = TRUE, k) for "ld", list(ld = FALSE, g = integer codes of length p_all), or
+# NULL (no groups).
+kare_check_groups <- function(groups, ngroups, p_all, map, network) {
+  if (is.null(groups)) {
+    if (!is.null(ngroups))
+      stop_arg("ngroups", "is only used with `groups = \"ld\"`.")
+    return(NULL)
+  }
+  if (network)
+    stop_arg("groups", "is for the scale map of the analytic kernel (`width = Inf`).")
+  if (!"scale" %in% map)
+    stop_arg("groups", "is for `map = \"scale\"` (shared scales); `map` is ",
+             paste0("\"", map, "\"", collapse = ", "), ".")
+  if (identical(groups, "ld")) {
+    if (is.null(ngroups)) stop_arg("ngroups", "must be given with `groups = \"ld\"`.")
+    k <- check_number(ngroups, "ngroups", lower = 1, upper = p_all, integer = TRUE)
+    return(list(ld = TRUE, k = k))
+  }
+  if (!is.null(ngroups))
+    stop_arg("ngroups", "is only used with `groups = \"ld\"` (explicit `groups` given).")
+  if (!(is.factor(groups) || is.character(groups) || is.numeric(groups)) ||
+      is.matrix(groups) || is.list(groups))
+    stop_arg("groups", "must be NULL, \"ld\" or a vector (factor, character or whole ",
+             "numbers) with one group per SNP (column of `X`).")
+  if (length(groups) != p_all)
+    stop_arg("groups", "must have one entry per SNP (column of `X`): length ", p_all,
+             ", not ", length(groups), if (is.character(groups) && length(groups) == 1L)
+               " (the only keyword is \"ld\")", ".")
+  if (anyNA(groups)) stop_arg("groups", "must not contain NA.")
+  if (is.numeric(groups) && (any(!is.finite(groups)) || any(groups != round(groups))))
+    stop_arg("groups", "must be whole numbers (or a factor / character labels).")
+  list(ld = FALSE, g = as.integer(factor(groups)))
+}
+
+# The groups of the kept (non-constant) SNPs: index (1..ngroups per kept SNP), ngroups,
+# full (per SNP of X, NA for dropped ones).  LD groups on the standardised genotypes.
+kare_resolve_groups <- function(grp, prep, p_all) {
+  if (is.null(grp)) return(NULL)
+  p <- prep$p
+  if (grp$ld) {
+    if (grp$k > p)
+      stop_arg("ngroups", "must be at most the number of SNPs kept (", p, "; ", grp$k,
+               " given).")
+    g <- kare_ld_groups(prep$X, grp$k)
+  } else {
+    g <- grp$g[prep$keep]
+  }
+  g <- match(g, sort(unique(g)))               # groups with no kept SNP disappear
+  full <- rep(NA_integer_, p_all)
+  full[prep$keep] <- g
+  list(index = g, ngroups = max(g), full = full)
+}
+
+# k groups of markers in LD: complete-linkage clustering of the columns of the
+# standardised genotypes Xs on 1 - |r| (r: correlation across individuals), cut into k
+# groups.  O(n p^2) time, O(p^2) memory.
+kare_ld_groups <- function(Xs, k) {
+  p <- ncol(Xs)
+  if (k == 1L) return(rep(1L, p))
+  if (k == p) return(seq_len(p))
+  if (p > 10000L)
+    stop_arg("groups", "= \"ld\" clusters all pairs of SNPs, too many for ", p, " SNPs ",
+             "(at most 10000); give the groups yourself (e.g. windows along the chromosomes).")
+  Xc <- sweep(Xs, 2L, colMeans(Xs), check.margin = FALSE)   # (already so when standardised)
+  C <- crossprod(Xc)
+  d <- sqrt(diag(C))
+  d[!(d > 0)] <- Inf                       # a constant column: correlation 0 with all
+  C <- abs(C / tcrossprod(d))
+  h <- stats::hclust(stats::as.dist(1 - C), method = "complete")
+  as.integer(stats::cutree(h, k = k))
 }
 
 # Objective (KARE + penalty) and its gradient in theta on the individuals idx (NULL:
@@ -348,7 +463,9 @@ kare_eval <- function(theta, L, ctx, idx = NULL) {
     g <- g + ctx$penalty * 2 * u / length(u)
   }
   if (ctx$map != "network")
-    g <- c(r$grad_sw * par$sw, if (ctx$train_sb) r$grad_sb * par$sb, g)
+    g <- c(r$grad_sw * par$sw, if (ctx$train_sb) r$grad_sb * par$sb,
+           if (ctx$map == "scale" && !is.null(ctx$groups))   # d/du_g = sum_{j in g} d/du_j
+             as.vector(rowsum(g, ctx$groups, reorder = TRUE)) else g)
   if (any(!is.finite(g))) return(list(ok = FALSE))
   list(ok = TRUE, kare = r$kare, objective = r$kare + ctx$penalty * pen, grad = g)
 }
@@ -598,7 +715,8 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
     cat("KARE-trained empirical NTK (network of width ", x$width, ", all weights trained)\n",
         sep = "")
   else cat("KARE-trained analytic NTK (", x$map, " map", if (x$map == "projection")
-    paste0(", rank ", x$rank), ")\n", sep = "")
+    paste0(", rank ", x$rank), if (x$map == "scale" && !is.null(x$ngroups))
+      paste0(", ", x$ngroups, " group", if (x$ngroups > 1L) "s", " of SNPs"), ")\n", sep = "")
   cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   cd <- x$candidates
   tab <- data.frame(depth = cd$depth, map = cd$map,

@@ -278,3 +278,112 @@ test_that("validation holds individuals out and keeps the parameters of the best
   expect_true(min(v, na.rm = TRUE) <= v[1])
   expect_error(ntk_kare(d$G[1:40, ], d$y[1:40], validation = 0.7), "`validation`")
 })
+
+test_that("grouped scales: the gradient in the group log-scales matches central differences", {
+  d <- kare_fd_case(6, n = 22, p = 9)
+  grp <- c(1L, 2L, 1L, 3L, 3L, 2L, 1L, 3L, 2L)
+  set.seed(7)
+  for (L in 1:2) for (sb in c(0, 0.4)) for (pen in c(0, 0.2)) {
+    ctx <- list(X = d$X, y = d$y, Z = d$Z, z = 0.1, p = d$p, width = Inf, sw = 1.2,
+                sb = sb, train_sb = sb > 0, threads = 1L, map = "scale", rank = NA,
+                penalty = pen, penalty_type = "l2_log", groups = grp, ngroups = 3L)
+    th <- c(0.1, if (sb > 0) log(sb), stats::rnorm(3, 0, 0.3))
+    e <- ntkgen:::kare_eval(th, L, ctx)
+    expect_true(e$ok)
+    expect_length(e$grad, length(th))
+    h <- 1e-6
+    fd <- vapply(seq_along(th), function(k) {
+      a <- th; a[k] <- a[k] + h
+      b <- th; b[k] <- b[k] - h
+      (ntkgen:::kare_eval(a, L, ctx)$objective - ntkgen:::kare_eval(b, L, ctx)$objective) /
+        (2 * h)
+    }, numeric(1))
+    expect_lt(max(abs(fd - e$grad)) / max(abs(fd)), 1e-5)
+    # the per-SNP map at the groups' scales gives the same objective
+    ctx1 <- ctx; ctx1$groups <- NULL; ctx1$ngroups <- NULL
+    th1 <- c(th[seq_len(length(th) - 3L)], th[length(th) - 3L + grp])
+    expect_equal(ntkgen:::kare_eval(th1, L, ctx1)$objective, e$objective, tolerance = 1e-12)
+  }
+  # one group: a single global scale (the input scale against the bias)
+  ctx <- list(X = d$X, y = d$y, Z = d$Z, z = 0.1, p = d$p, width = Inf, sw = 1.2, sb = 0.5,
+              train_sb = TRUE, threads = 1L, map = "scale", rank = NA, penalty = 0,
+              penalty_type = "l1", groups = rep(1L, d$p), ngroups = 1L)
+  th <- c(0.1, log(0.5), 0.3)
+  e <- ntkgen:::kare_eval(th, 2L, ctx)
+  fd <- vapply(1:3, function(k) {
+    a <- th; a[k] <- a[k] + 1e-6
+    b <- th; b[k] <- b[k] - 1e-6
+    (ntkgen:::kare_eval(a, 2L, ctx)$kare - ntkgen:::kare_eval(b, 2L, ctx)$kare) / 2e-6
+  }, numeric(1))
+  expect_lt(max(abs(fd - e$grad)) / max(abs(fd)), 1e-5)
+})
+
+test_that("one group with scale c is the NTK of X * c; recipes of grouped maps predict", {
+  d <- kare_case()
+  X <- d$G[1:70, ]
+  y <- d$y[1:70]
+  Xs <- scale(X)
+  Xs[, attr(Xs, "scaled:scale") == 0] <- 0
+  fit <- ntk_kare(X, y, depth = 2, steps = 6, sigma_b = 0.3, groups = rep(1, ncol(X)),
+                  threads = 1)
+  expect_length(fit$group_scales, 1L)
+  cc <- fit$group_scales
+  expect_false(isTRUE(all.equal(cc, 1)))                  # it moved
+  expect_equal(unname(fit$scales), rep(cc, ncol(X)))
+  expect_equal(unname(fit$relevance), rep(cc, ncol(X)))
+  K <- kare_kernel(fit, threads = 1)
+  K1 <- ntk_kernel(Xs * cc, depth = 2, sigma_w = fit$sigma_w, sigma_b = fit$sigma_b,
+                   standardize = FALSE, threads = 1)
+  expect_equal(unclass(K), unclass(K1), ignore_attr = TRUE, tolerance = 1e-10)
+  # sigma_b = 0: the kernel is homogeneous, K(X c) = c^2 K(X)
+  f0 <- ntk_kare(X, y, depth = 2, steps = 4, groups = rep("a", ncol(X)), threads = 1)
+  c0 <- f0$group_scales
+  K0 <- ntk_kernel(X, depth = 2, sigma_w = f0$sigma_w, threads = 1)
+  expect_equal(unclass(kare_kernel(f0, threads = 1)), c0^2 * unclass(K0),
+               ignore_attr = TRUE, tolerance = 1e-10)
+  # the KARE it reports is the KARE of that kernel
+  ref <- ntk_krr(y, K, criterion = "kare", offset = "gls", lambda = c(fit$lambda, 1))$cvm[1]
+  expect_equal(ref, fit$kare[[1]], tolerance = 1e-8)
+  # LD groups: k groups, recipe predicts from genotypes
+  fl <- ntk_kare(X, y, depth = 1, steps = 5, groups = "ld", ngroups = 4, threads = 1)
+  expect_equal(fl$ngroups, 4L)
+  expect_setequal(fl$groups, 1:4)
+  expect_equal(unname(fl$scales), unname(fl$group_scales[fl$groups]))
+  Ks <- kare_kernel(fl, newdata = d$G[71:80, ], threads = 1)
+  kr <- ntk_krr(y, kare_kernel(fl, threads = 1), criterion = "kare", offset = "gls")
+  expect_length(predict(kr, newdata = d$G[71:80, ]), 10L)
+  expect_equal(predict(kr, newdata = d$G[71:80, ]), predict(kr, K_new = Ks))
+  expect_output(print(fl), "4 groups of SNPs")
+  # the LD groups: complete linkage on 1 - |r|; a perfectly linked pair shares a group
+  Xd <- X
+  Xd[, 2] <- 2 - Xd[, 1]
+  g <- ntkgen:::kare_ld_groups(scale(Xd), 19L)
+  expect_equal(g[1], g[2])
+  expect_equal(length(unique(g)), 19L)
+  # dropped constant SNPs: NA group, the others renumbered
+  Xc <- X
+  Xc[, 3] <- 1
+  expect_warning(fc <- ntk_kare(Xc, y, depth = 1, steps = 2, groups = c(1, 1, 2, rep(3, 17)),
+                                threads = 1), "constant")
+  expect_true(is.na(fc$groups[3]))
+  expect_equal(fc$ngroups, 2L)
+})
+
+test_that("bad groups / ngroups give errors naming them", {
+  d <- kare_case()
+  X <- d$G[1:40, ]
+  y <- d$y[1:40]
+  expect_error(ntk_kare(X, y, groups = 1:3), "`groups`")
+  expect_error(ntk_kare(X, y, groups = "LD"), "`groups`")
+  expect_error(ntk_kare(X, y, groups = c(NA, rep(1, 19))), "`groups`")
+  expect_error(ntk_kare(X, y, groups = c(1.5, rep(1, 19))), "`groups`")
+  expect_error(ntk_kare(X, y, groups = list(1)), "`groups`")
+  expect_error(ntk_kare(X, y, groups = rep(1, 20), map = "projection"), "`groups`")
+  expect_error(ntk_kare(X, y, groups = rep(1, 20), width = 8), "`groups`")
+  expect_error(ntk_kare(X, y, groups = "ld"), "`ngroups`")
+  expect_error(ntk_kare(X, y, groups = "ld", ngroups = 0), "`ngroups`")
+  expect_error(ntk_kare(X, y, groups = "ld", ngroups = 21), "`ngroups`")
+  expect_error(ntk_kare(X, y, groups = "ld", ngroups = 2.5), "`ngroups`")
+  expect_error(ntk_kare(X, y, ngroups = 3), "`ngroups`")
+  expect_error(ntk_kare(X, y, groups = rep(1, 20), ngroups = 3), "`ngroups`")
+})
