@@ -78,6 +78,7 @@ ntk_cv <- function(genotypes, y, X = NULL,
   # a PLINK fileset (prefix or handle): its genotypes (counts of A1, NA for missing)
   if (is_plink_input(genotypes))
     genotypes <- read_plink(genotypes, threads = check_threads(threads))$genotypes
+  convert <- needs_double_copy(genotypes)
   G <- check_numeric_matrix(genotypes, "genotypes", allow_na = TRUE, min_rows = 3L)
   warn_transposed(G, "genotypes")
   n <- nrow(G)
@@ -117,6 +118,8 @@ ntk_cv <- function(genotypes, y, X = NULL,
       stats::setNames(sample(rep(seq_len(nfolds), length.out = length(obs))), obs))
   }
   labels <- cv_labels(methods, depth)
+  cv_check_memory(G, convert, folds, methods, depth, kernels, X, lmm_args, krr_args,
+                  mlp_args, kare_args)
   # kernels over all genotyped individuals, once
   kall <- if (kernels == "all") cv_kernels(G, methods, depth, threads) else NULL
   tasks <- unlist(lapply(seq_along(folds), function(r)
@@ -166,16 +169,38 @@ cv_kernels <- function(G, methods, depth, threads) {
 
 # A Gaussian kernel exp(-d2 / median(d2)) of the standardised genotypes, d2 the squared
 # distance / p, from the linear kernel (one BLAS Gram, the package's standardisation).
+# Memory: the linear kernel is turned into the distances and then the kernel in place,
+# column by column (outer() and the upper.tri() masks would make five n x n temporaries);
+# the result carries no recipe (it is not the GRM's).
 gaussian_kernel <- function(G, threads) {
   L <- grm(G, threads = threads)
+  attributes(L) <- list(dim = dim(L), dimnames = dimnames(L))
   dg <- diag(L)
-  D2 <- outer(dg, dg, "+") - 2 * L
-  D2[D2 < 0] <- 0
-  h <- stats::median(D2[upper.tri(D2)])
+  for (j in seq_len(ncol(L))) L[, j] <- gaussian_d2(dg, dg[j], L[, j])
+  h <- upper_median(L)
   if (!(h > 0)) stop_arg("genotypes", "gives no distance between individuals.")
-  out <- exp(-D2 / h)
-  dimnames(out) <- dimnames(L)
-  out
+  for (j in seq_len(ncol(L))) L[, j] <- exp(-L[, j] / h)
+  L
+}
+
+# One column of squared distances d_i + e - 2 l_i, clamped at 0.
+gaussian_d2 <- function(d, e, l) {
+  v <- d + e - 2 * l
+  v[v < 0] <- 0
+  v
+}
+
+# The median of the strict upper triangle of the square D2 (the distinct pairs), gathered
+# column by column as D2[upper.tri(D2)] orders them, without its n x n masks.
+upper_median <- function(D2) {
+  n <- nrow(D2)
+  u <- numeric(n * (n - 1) / 2)
+  k <- 0
+  for (j in seq_len(n)[-1L]) {
+    u[k + seq_len(j - 1L)] <- D2[seq_len(j - 1L), j]
+    k <- k + j - 1L
+  }
+  stats::median(u)
 }
 
 # One fold of one repetition: every method fitted on the training individuals.
@@ -213,7 +238,16 @@ cv_fold <- function(task, cfg) {
     fit <- do.call(ntk_lmm, c(list(y[tr], K = k$K, X = Xtr), cfg$lmm_args))
     stats::predict(fit, K_new = k$Ks, X_new = Xte)
   }
+  # the previous method's (or fold's) kernel blocks and fit are garbage once released:
+  # collect them before the next fit allocates its own, so that the peak is one fit's,
+  # not two (see mem_cv())
+  k <- fit <- K <- kr <- NULL
+  release <- function() {
+    k <<- fit <<- K <<- kr <<- NULL
+    invisible(gc(verbose = FALSE))
+  }
   for (m in cfg$methods) {
+    release()
     if (m == "gblup") {
       secs <- study_time(p <- lmm_pred(kern("grm", function(G) grm(G, threads = cfg$threads))))
       add("gblup", p, secs)
@@ -221,6 +255,7 @@ cv_fold <- function(task, cfg) {
       for (d in cfg$depth) {
         label <- if (length(cfg$depth) > 1L) paste0(m, "_d", d) else m
         builder <- function(G) ntk_kernel(G, depth = d, threads = cfg$threads)
+        release()
         secs <- study_time({
           k <- kern(paste0("ntk", d), builder)
           p <- if (m == "ntk_lmm") lmm_pred(k) else {
@@ -235,8 +270,8 @@ cv_fold <- function(task, cfg) {
         if (!is.null(cfg$kall)) k <- kern("rkhs", NULL) else {
           # per fold: the Gaussian kernel of training and test individuals with the
           # training standardisation and bandwidth
-          Kall <- gaussian_fold(cfg$G, tr, te, cfg$threads)
-          k <- list(K = Kall$K, Ks = Kall$Ks)
+          k <- gaussian_fold(cfg$G, tr, te, cfg$threads)
+          invisible(gc(verbose = FALSE))   # its linear kernels' and median's temporaries
         }
         p <- lmm_pred(k)
       })
@@ -263,7 +298,8 @@ cv_fold <- function(task, cfg) {
 }
 
 # The Gaussian kernel of one fold from the training individuals alone: distances of the
-# genotypes standardised with the training moments, bandwidth the training median.
+# genotypes standardised with the training moments, bandwidth the training median.  As
+# gaussian_kernel(), in place in the linear kernels.
 gaussian_fold <- function(G, tr, te, threads) {
   L <- grm(G[tr, , drop = FALSE], threads = threads)
   Ls <- ntk_kernel_like(L, G[te, , drop = FALSE], threads = threads)
@@ -272,12 +308,16 @@ gaussian_fold <- function(G, tr, te, threads) {
   st <- attr(L, "ntk")
   Zs <- standardize_columns(G[te, st$keep, drop = FALSE], st$center, st$scale, threads)
   dte <- rowSums(Zs^2) / st$p
-  D2 <- outer(dtr, dtr, "+") - 2 * L
-  D2[D2 < 0] <- 0
-  h <- stats::median(D2[upper.tri(D2)])
-  D2s <- outer(dte, dtr, "+") - 2 * Ls
-  D2s[D2s < 0] <- 0
-  list(K = exp(-D2 / h), Ks = exp(-D2s / h))
+  attributes(L) <- list(dim = dim(L), dimnames = dimnames(L))
+  attributes(Ls) <- list(dim = dim(Ls), dimnames = dimnames(Ls))
+  for (j in seq_len(ncol(L))) L[, j] <- gaussian_d2(dtr, dtr[j], L[, j])
+  h <- upper_median(L)
+  for (j in seq_len(ncol(Ls))) Ls[, j] <- gaussian_d2(dte, dtr[j], Ls[, j])
+  for (j in seq_len(ncol(L))) {
+    L[, j] <- exp(-L[, j] / h)
+    Ls[, j] <- exp(-Ls[, j] / h)
+  }
+  list(K = L, Ks = Ls)
 }
 
 cv_summary <- function(results, predictions) {

@@ -176,6 +176,7 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                      groups = NULL, ngroups = NULL, covariates = NULL,
                      standardize = TRUE, threads = default_threads(), verbose = FALSE) {
   cl <- match.call()
+  convert <- needs_double_copy(X)
   X <- check_numeric_matrix(X, "X", allow_na = TRUE, min_rows = 3L)
   n <- nrow(X)
   y <- check_numeric_vector(y, "y", n = n)
@@ -219,6 +220,11 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
              if (is.null(batch)) n else batch, " individuals (`batch`).")
   if (stats::var(y) == 0) stop_arg("y", "is constant: there is nothing to predict.")
   grp <- kare_check_groups(groups, ngroups, ncol(X), map, network)
+  check_memory(mem_kare(n, ncol(X), depth, map,
+                        if (is.numeric(rank)) pmin(rank, ncol(X)) else 1, width,
+                        validation, ncol(Z), convert), "X",
+               sprintf("KARE training of %s on %d individuals (kernels, decomposition, adjoints)",
+                       if (network) "a network" else "the analytic NTK", n))
   prep <- prepare_genotypes(X, NULL, standardize, threads)
   p <- prep$p
   if (network) map <- "network"
@@ -676,7 +682,12 @@ kare_recipe_kernel <- function(s, newdata, arg, threads = default_threads()) {
 # Kernel of the recipe s: training (Z NULL) or test-by-train; genotypes standardised by
 # the package's one routine with the training moments, then mapped.
 kare_compute <- function(s, X, Z, threads) {
+  convert <- needs_double_copy(X) || (!is.null(Z) && needs_double_copy(Z))
   X <- check_numeric_matrix(X, "X", allow_na = TRUE, min_rows = 2L)
+  m <- if (is.null(Z)) 0L else nrow(Z)
+  check_memory(mem_kare_kernel(nrow(X), m, ncol(X), s$depth, s$map, s$rank, s$width, convert),
+               "object", sprintf("the %d x %d KARE-trained kernel and its work space",
+                                 if (m > 0) m else nrow(X), nrow(X)))
   prep <- prepare_genotypes(X, Z, s$standardize, threads, quiet = TRUE)
   if (prep$p != s$p || !identical(as.integer(prep$keep), as.integer(s$keep)))
     stop("internal: the training genotypes do not match the KARE recipe", call. = FALSE)

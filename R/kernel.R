@@ -159,22 +159,12 @@ check_width <- function(width) {
 }
 
 
-# Bytes the computation holds at its peak: result, standardised copies, activations.
-kernel_bytes <- function(n, m, p, kind, width, depth) {
-  nr <- if (m > 0) m else n
-  b <- 8 * (as.numeric(nr) * n + as.numeric(n + m) * p)
-  # activations and back-signals of every layer, and the weights: W1 (w x p) and the
-  # depth - 1 hidden-to-hidden matrices (w x w; none for one hidden layer)
-  if (kind == "empirical") b <- b + 8 * 2 * depth * as.numeric(n + m) * width +
-    8 * (as.numeric(p) * width + (depth - 1) * as.numeric(width)^2)
-  b
-}
-
 # genotypes: the training genotypes as the user gave them, kept in the recipe of a
 # training kernel (no copy: R shares the object); quiet: no warnings about the training
 # columns (a test-by-train kernel built from a recipe has reported them once already).
 kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize, n_init,
                            standardize, threads, device, genotypes = NULL, quiet = FALSE) {
+  convert <- needs_double_copy(X) || (!is.null(Z) && needs_double_copy(Z))
   X <- check_numeric_matrix(X, "X", allow_na = TRUE, min_rows = 2L)
   if (!quiet) warn_transposed(X, "X")
   if (!is.null(Z)) {
@@ -187,13 +177,9 @@ kernel_compute <- function(X, Z, kind, depth, width, sigma_w, sigma_b, normalize
       stop_arg("Z", "must have the same column (SNP) names, in the same order, as `X`.")
   }
   m <- if (is.null(Z)) 0L else nrow(Z)
-  bytes <- kernel_bytes(nrow(X), m, ncol(X), kind, width, depth)
-  max_gb <- getOption("ntkgen.max_kernel_gb", 16)
-  if (bytes > max_gb * 1024^3)
-    stop_arg("X", "gives a kernel too large for memory: about ", signif(bytes / 1024^3, 3),
-             " GB needed (", if (m > 0) m else nrow(X), " x ", nrow(X),
-             " result plus work space), more than the limit of ", max_gb,
-             " GB (option `ntkgen.max_kernel_gb`).")
+  check_memory(mem_kernel(nrow(X), m, ncol(X), kind, width, depth, standardize, convert), "X",
+               sprintf("the %d x %d %s and its work space", if (m > 0) m else nrow(X),
+                       nrow(X), kernel_label(kind)))
   prep <- prepare_genotypes(X, Z, standardize, threads, quiet)
   dev <- resolve_device(device, kind)
   dn <- list(rownames(if (is.null(Z)) X else Z), rownames(X))

@@ -233,6 +233,7 @@ ntk_krr.default <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
     X <- mi$X
     attr(X, "covariate_spec") <- attr(Xm, "covariate_spec")
   }
+  krr_check_memory(Y, K, Xm, criterion, offset, lambda, nlambda, nfolds, foldid, spectral)
   # cross-validation of every trait with the same observed individuals at once: the folds
   # are drawn once and each fold's decomposition serves all of them
   pre <- vector("list", ncol(Y))
@@ -343,9 +344,6 @@ krr_fit_one <- function(y, K, lambda, nfolds, foldid, criterion, X, offset, nlam
   if (criterion == "cv") {
     if (is.null(pre)) {
       fo <- krr_folds(foldid, nfolds, n, obs, D)
-      nt <- max(nobs - tabulate(fo$fold0[obs], fo$nfolds))
-      spectral_check_memory(8 * (2 * as.numeric(nt)^2 + as.numeric(nobs - nt) * nt +
-                                 2 * as.numeric(n) * nlam), "K")
       # criteria on y / sd(y), mapped back: mean squared errors neither over- nor
       # underflow for phenotypes of any magnitude
       sy <- krr_y_scale(yo)

@@ -282,6 +282,7 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
   q <- length(K)
   if (!is.null(spectral) && q > 1L)
     stop_arg("spectral", "serves one kernel; the model has ", q, ".")
+  lmm_check_memory(Y, X, q, method, spectral)
   # traits with the same observed individuals share one decomposition
   pattern <- apply(is.na(Y), 2L, function(v) paste(which(v), collapse = ","))
   fits <- vector("list", ncol(Y))
@@ -300,10 +301,6 @@ lmm_fit <- function(Y, K, X, method, constrain, tol, maxit, spectral, cl, extra)
       rdef <- S$r < S$m || S$values[length(S$values)] <= 1e-10 * S$values[1L]
       for (j in seq_along(rs)) rs[[j]]$rank_deficient <- rdef
     } else {
-      # the several-kernel engine holds about (3 q + 4) n^2 doubles (rotated kernels,
-      # the Cholesky factor, q + 1 transformed kernels, the sandwich), plus the subsets
-      spectral_check_memory(8 * as.numeric(length(obs))^2 * (3 * q + 4 + (length(obs) < n) * q),
-                            "K")
       Ko <- if (length(obs) < n) lapply(K, function(Ki) Ki[obs, obs, drop = FALSE]) else K
       lmm_check_identifiable(Ko, Xo, kl$args)
       rs <- lapply(seq_along(cols), function(j)

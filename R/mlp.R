@@ -86,6 +86,7 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
     X <- check_covariates(X, NROW(X), "X", per = "row")   # factors by model.matrix()
     x_spec <- attr(X, "covariate_spec")
   }
+  convert <- needs_double_copy(X)
   X <- check_numeric_matrix(X, "X", min_rows = 3L)
   n <- nrow(X)
   if (length(y) != n && length(y) == ncol(X))
@@ -97,15 +98,6 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
       any(hidden > .Machine$integer.max))
     stop_arg("hidden", "must be a vector of positive whole numbers (layer widths).")
   hidden <- as.integer(hidden)
-  # parameters, their gradient, Adam's two moments and the best copy: 5 doubles each
-  widths <- c(ncol(X), hidden, 1)
-  npar <- sum((as.numeric(widths[-length(widths)]) + 1) * widths[-1L])
-  need <- 8 * 5 * npar
-  max_gb <- getOption("ntkgen.max_kernel_gb", 16)
-  if (need > max_gb * 1024^3)
-    stop_arg("hidden", "gives a network of ", format(npar, big.mark = ","), " parameters: ",
-             "about ", signif(need / 1024^3, 3), " GB to train, more than the limit of ",
-             max_gb, " GB (option `ntkgen.max_kernel_gb`).")
   dropout <- check_number(dropout, "dropout", lower = 0, upper = 1, open_upper = TRUE)
   batch_norm <- check_flag(batch_norm, "batch_norm")
   lr <- check_number(lr, "lr", lower = 0, open_lower = TRUE)
@@ -118,6 +110,11 @@ mlp_fit <- function(X, y, hidden = c(50, 30), dropout = 0.2, batch_norm = TRUE, 
   standardize <- check_flag(standardize, "standardize")
   verbose <- check_flag(verbose, "verbose")
   bn_momentum <- check_number(bn_momentum, "bn_momentum", lower = 0, upper = 1)
+  check_memory(mem_mlp(n, ncol(X), hidden, batch_size, validation, batch_norm, dropout,
+                       convert), "hidden",
+               sprintf("training a network of %s parameters on %d x %d inputs",
+                       format(mem_mlp_nparams(ncol(X), hidden, batch_norm), big.mark = ","),
+                       n, ncol(X)))
 
   if (standardize) {
     # the package's one standardisation (src/ntk_prep.c); constant columns kept, centred

@@ -91,13 +91,10 @@ print.ntk_plink <- function(x, ...) {
 read_plink <- function(prefix, snps = NULL, individuals = NULL, threads = default_threads()) {
   threads <- check_threads(threads)
   h <- plink_open(prefix, snps = snps, individuals = individuals)
-  gb <- 8 * as.numeric(h$n) * h$p / 1024^3
-  max_gb <- getOption("ntkgen.max_kernel_gb", 16)
-  if (gb > max_gb)
-    stop_arg("prefix", "has ", h$n, " x ", h$p, " genotypes: the dense matrix would need ",
-             signif(gb, 3), " GB, more than the limit of ", max_gb, " GB (option ",
-             "`ntkgen.max_kernel_gb`); select SNPs, or give the fileset to grm() / ",
-             "ntk_kernel(), which stream it.")
+  check_memory(mem_read_plink(h$n, h$p), "prefix",
+               sprintf(paste("the dense %d x %d matrix of its genotypes (select SNPs, or",
+                             "give the fileset to grm() / ntk_kernel(), which stream it)"),
+                       h$n, h$p))
   G <- .Call(C_bed_read, plink_src(h), threads)
   dimnames(G) <- list(plink_ids(h), plink_bim(h)$snp)
   list(genotypes = G, bim = plink_bim(h), fam = plink_fam(h))
@@ -679,15 +676,9 @@ plink_stream <- function(hx, Z, settings, center, scale, threads) {
   nr <- if (m > 0) m else n
   blk <- plink_block()
   w <- if (kind == "empirical") settings$width else 0
-  bytes <- 8 * (as.numeric(nr) * n + 2 * as.numeric(n + m) * blk)
-  if (kind == "empirical")
-    bytes <- bytes + 8 * (as.numeric(nr) * n + 3 * settings$depth * as.numeric(n + m) * w +
-                          as.numeric(w) * blk + settings$depth * as.numeric(w)^2)
-  max_gb <- getOption("ntkgen.max_kernel_gb", 16)
-  if (bytes > max_gb * 1024^3)
-    stop_arg("X", "gives a kernel too large for memory: about ", signif(bytes / 1024^3, 3),
-             " GB needed (", nr, " x ", n, " result plus work space), more than the limit of ",
-             max_gb, " GB (option `ntkgen.max_kernel_gb`).")
+  check_memory(mem_plink_kernel(n, m, length(keep), kind, w, settings$depth, blk), "X",
+               sprintf("the %d x %d %s streamed from the fileset and its work space", nr, n,
+                       kernel_label(kind)))
   if (m > 0) settings$m <- m
   if (kind == "empirical" && is.null(settings$rng_state)) {
     if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) set.seed(NULL)

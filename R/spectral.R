@@ -84,8 +84,10 @@ ntk_spectral <- function(K, X = NULL, obs = NULL, method = c("tridiag", "eigen")
 # The one constructor (no argument checks): the C decomposition plus what consumers check.
 spectral_make <- function(K, obs, X, method, rank = 0L) {
   n <- length(obs)
-  need <- 8 * (as.numeric(n)^2 * (if (method == "eigen") 3 else 2))
-  spectral_check_memory(need, "K")
+  p <- if (is.null(X)) 0L else ncol(X)
+  check_memory(mem_spectral(n, p, method), "K",
+               sprintf("the %s decomposition of the %d x %d kernel",
+                       if (method == "eigen") "eigen" else "tridiagonal", n, n))
   idx <- if (length(obs) == nrow(K) && identical(obs, seq_len(nrow(K)))) NULL else obs
   s <- .Call(C_spectral_build, K, idx, X, ntk_code("spectral", method), as.integer(rank))
   s$method <- method
@@ -116,16 +118,6 @@ spectral_check_diag <- function(K, obs, arg) {
 spectral_basis <- function(s) {
   if (s$r < s$m) return(matrix(s$basis, s$n, s$r))
   .Call(C_spectral_apply, s, diag(s$m), 1L)
-}
-
-# The one memory guard of the O(n^2) routines (kernels have theirs in kernel_compute()):
-# refuse, before anything is allocated, work beyond getOption("ntkgen.max_kernel_gb").
-spectral_check_memory <- function(bytes, arg) {
-  max_gb <- getOption("ntkgen.max_kernel_gb", 16)
-  if (bytes > max_gb * 1024^3)
-    stop_arg(arg, "is too large to decompose: about ", signif(bytes / 1024^3, 3),
-             " GB of work space needed, more than the limit of ", max_gb,
-             " GB (option `ntkgen.max_kernel_gb`).")
 }
 
 # K[obs, obs] %*% v for a fixed v, computed without copying K: what recognises the kernel

@@ -189,6 +189,10 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
          seed = seeds[[i]])
   })
 
+  check_memory(mem_study(n, ntrain, p, methods, depth, width, study_shares_spectral(cfg),
+                         lmm_args, krr_args, mlp_args, kare_args), "n",
+               sprintf("one replicate of %d individuals (%d training): kernels and fits",
+                       n, ntrain))
   study_dry_run(cfg, min(p), depth[1L], width[1L])
   tick <- progress_ticker(ntask, "ntk_study replicates", progress, parallel_run)
   worker <- function(task) {
@@ -231,6 +235,9 @@ ntk_study <- function(model = "ricker", n = 1000, p = c(20, 50, 100), reps = 100
 # RNG: the data from the task's stream, the kernel from its first sub-stream, method k
 # (position in study_methods) from sub-stream k + 1.
 study_replicate <- function(task, cfg) {
+  # the previous replicate's kernels and fits are garbage now: collect them before this
+  # one allocates its own, so that the peak is one replicate's (see mem_study())
+  invisible(gc(verbose = FALSE))
   dat <- study_data(task$seed, task$p, cfg)
   Xtr <- dat$G[dat$train, , drop = FALSE]
   Xte <- dat$G[dat$test, , drop = FALSE]
@@ -258,6 +265,7 @@ study_replicate <- function(task, cfg) {
     }
   }
   rows <- lapply(cfg$methods, function(m) {
+    invisible(gc(verbose = FALSE))     # the previous method's fit, as above
     study_set_seed(sub[[match(m, study_methods) + 1L]])
     pred <- NULL
     secs <- study_time(pred <- tryCatch(

@@ -384,8 +384,8 @@ test_that("standardised kernels do not depend on the genotypes' magnitude", {
 
 test_that("the memory estimate of an empirical kernel counts the weights a network has", {
   # one hidden layer has no w x w matrix: width 1e5 needs about 1 GB here, not 80
-  b1 <- ntkgen:::kernel_bytes(100, 0, 50, "empirical", 1e5, 1)
+  b1 <- ntkgen:::mem_kernel(100, 0, 50, "empirical", 1e5, 1)
   expect_lt(b1, 1.2 * 1024^3)
-  b2 <- ntkgen:::kernel_bytes(100, 0, 50, "empirical", 1e5, 2)
+  b2 <- ntkgen:::mem_kernel(100, 0, 50, "empirical", 1e5, 2)
   expect_gt(b2, 8e10)
 })

@@ -193,5 +193,6 @@ test_that("a diverging training stops with an error that says so", {
 
 test_that("a network too large for memory is refused before anything is allocated", {
   X <- matrix(rnorm(50 * 3), 50, 3)
-  expect_error(mlp_fit(X, rnorm(50), hidden = c(1e5, 1e5)), "`hidden` gives a network.*GB")
+  expect_error(mlp_fit(X, rnorm(50), hidden = c(1e5, 1e5)),
+               "`hidden` needs about .* GB of memory for training a network .*max_kernel_gb")
 })

@@ -220,9 +220,9 @@ test_that("the O(n^2) routines refuse work beyond the memory option before alloc
   y <- rnorm(60)
   old <- options(ntkgen.max_kernel_gb = 1e-6)
   on.exit(options(old))
-  expect_error(ntk_lmm(y, K), "`K` is too large to decompose.*GB")
-  expect_error(ntk_lmm(y, list(a = K, b = K^2)), "`K` is too large")
-  expect_error(ntk_krr(y, K, nfolds = 3), "`K` is too large")
+  expect_error(ntk_lmm(y, K), "`K` needs about .* GB of memory for .*ntkgen.max_kernel_gb")
+  expect_error(ntk_lmm(y, list(a = K, b = K^2)), "`K` needs about .*ntkgen.max_kernel_gb")
+  expect_error(ntk_krr(y, K, nfolds = 3), "`K` needs about .*ntkgen.max_kernel_gb")
 })
 
 test_that("REML on the boundary of a rank-deficient kernel says the likelihood has no maximum", {
