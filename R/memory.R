@@ -145,9 +145,14 @@ mem_krr <- function(n, nobs = n, criterion = "cv", nlambda = 41L, ntrain = NULL,
   rest <- d8(3 * n * nlam * ntrait, 6 * n * ntrait,
              if (!spectral) (groups - 1) * nobs^2)
   if (criterion != "cv") {
-    dec <- if (spectral) 0 else mem_spectral(nobs, 0, "eigen")
-    loo <- if (criterion == "loo") d8(nobs^2 * (1 + !gls), 5 * nobs * nlam) else 0
-    return(max(dec, d8(if (!spectral) nobs^2) + loo) + rest)
+    # KARE, GCV: the tridiagonal (band) form, projected for the GLS offset, then
+    # O(n q) solves per lambda; leave-one-out: the eigenvectors and its n^2 products
+    loo <- criterion == "loo"
+    pp <- if (!loo && gls) q else 0
+    dec <- if (spectral) 0 else mem_spectral(nobs, pp, if (loo) "eigen" else "tridiag")
+    held <- d8(if (!spectral) (if (loo) nobs^2 else (nobs - pp)^2))
+    work <- if (loo) d8(nobs^2 * (1 + !gls), 5 * nobs * nlam) else d8(4 * nobs * (q + 1))
+    return(max(dec, held + work) + rest)
   }
   ntr <- as.numeric(if (is.null(ntrain)) nobs - floor(nobs / 5) else ntrain)
   nv <- nobs - ntr

@@ -28,6 +28,9 @@
 #   seconds per fit NTK-KARE 17-21 (3 candidates), NTK-KRR 0.6, MLP 0.2-0.5
 #   cosh, 5 reps: NTK-KARE .514 / .480 / .323, NTK-KRR .460 / .183 / -.020, MLP .535 /
 #   .298 / .060, GBLUP .102 / -.049 / -.019
+#   cosh, 50 reps (`kare.R 50 150 2 256 scale,projection cosh`, 5848 s at load 5-7):
+#   NTK-KARE .555 / .458 / .233, NTK-KRR .531 / .293 / .055, MLP .561 / .378 / .036,
+#   GBLUP .119 / .012 / .000; seconds per fit NTK-KARE 14 / 31 / 34, MLP 0.3-0.7
 #   network mode, s per step (p = 100, depth 2), width 64 / 256 / 1024: n = 500 .06 / .13
 #   / .61, n = 1000 .39 / .63 / 1.82, n = 2000 2.5 / 3.0 / 5.8; one network fit (width
 #   64, 100 steps, batches of 256) 5.2 s, KARE .994 -> .281, test r .132 -> .164
@@ -84,8 +87,9 @@ cat("\nMedian test correlation (rows: method, columns: p)\n")
 print(wide("cor_median"))
 cat("\nMedian seconds per fit (NTK-KRR includes the kernel; NTK-KARE the training)\n")
 print(wide("seconds_median"))
-cat("\nIssue 10 (Ricker, median correlation): untrained NTK-KRR .51 / .32 / .19, MLP .61 / .45 / .13,",
-    "oracle .70 at p = 20 / 50 / 100\n")
+if (model == "ricker")
+  cat("\nIssue 10 (Ricker, median correlation): untrained NTK-KRR .51 / .32 / .19, MLP .61 / .45 / .13,",
+      "oracle .70 at p = 20 / 50 / 100\n")
 
 ## (3) network mode: seconds per training step (one KARE value + gradient through the
 ## factorised empirical NTK) against n and width; p = 100, depth 2 -------------------

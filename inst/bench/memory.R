@@ -21,6 +21,8 @@
 # Measured 2026-12-02 (Linux, 2 cores shared with other jobs, load average 4-6, 24 GiB;
 # R 4.2.2, OpenBLAS 0.3.21 pthreads, ntkgen built with OpenMP and CUDA, run on the CPU):
 # 59 of 59 ratios in [1/1.3, 1.3], range 0.91 .. 1.21 (GB = 2^30 bytes):
+# (the KARE / GCV rows re-measured after those criteria moved to the tridiagonal form,
+# `memory.R ntk_krr`: 14 of 14 in range 0.95 .. 1.20; they needed 1.5x less memory)
 #   routine      settings                                                 n  est GB meas GB ratio
 #   grm          p = 1000                                              2000  0.0448  0.0447  1.00
 #   grm          p = 1000                                              4000  0.1491  0.1490  1.00
@@ -55,10 +57,10 @@
 #   ntk_krr      CV, 5 folds, 41 lambdas                               4000  0.3009  0.2755  1.09
 #   ntk_krr      CV, 5 folds, GLS offset, 10% y missing                3000  0.1396  0.1266  1.10
 #   ntk_krr      CV, 3 traits                                          3000  0.1479  0.1409  1.05
-#   ntk_krr      fixed lambda (GCV at one lambda)                      2000  0.0898  0.0902  1.00
-#   ntk_krr      fixed lambda (GCV at one lambda)                      3000  0.2017  0.2037  0.99
-#   ntk_krr      KARE criterion                                        2500  0.1424  0.1415  1.01
-#   ntk_krr      GCV, 3 traits, 3 patterns of missing y                2500  0.2403  0.1990  1.21
+#   ntk_krr      fixed lambda (GCV at one lambda)                      2000  0.0613  0.0604  1.01
+#   ntk_krr      fixed lambda (GCV at one lambda)                      3000  0.1367  0.1354  1.01
+#   ntk_krr      KARE criterion                                        2500  0.0975  0.0943  1.03
+#   ntk_krr      GCV, 3 traits, 3 patterns of missing y                2500  0.1954  0.1625  1.20
 #   ntk_krr      LOO criterion                                         2000  0.0944  0.0933  1.01
 #   ntk_krr      LOO criterion                                         3000  0.2086  0.2083  1.00
 #   mlp_fit      p = 2000, hidden 50-30, 2 epochs                      2000  0.0676  0.0662  1.02
