@@ -236,37 +236,26 @@ done:
  * complement of F, V^-1 (I - F P) = Q2 (Q2' V Q2)^-1 Q2', so
  *   (I - S) y = lambda Q2 (T + lambda)^-1 Q2'y,  tr(I - S) = lambda sum_j 1 / (d_j + lambda)
  * with d the eigenvalues of the projected kernel: value = n ||x||^2 / (sum_j w_j)^2,
- * x = (T + lambda)^-1 ty.  OLS offset: s unprojected (s->p = 0), yc the OLS residual,
+ * x = (T + lambda)^-1 ty.  OLS offset: s unprojected (s->p = 0), resp = yc the OLS residual,
  * ty = B'yc, Y0 = B'F L^-T (F'F = L L'): num = ||x||^2, den = sum_j w_j - <Y0, (T +
  * lambda)^-1 Y0>.  Cost O(n^2 (q + 1)) rotations, then O(m (q + 1)) per lambda; polls
  * for an interrupt between lambdas. */
-static int kare_gcv_solves(const ntk_spectral *s, const double *y, int q, const double *F,
-                           int gls, int nlam, const double *lam, double *value, int *info)
+static int kare_gcv_solves(const ntk_spectral *s, const double *resp, int q, const double *F,
+                           int gls, int nlam, const double *lam, double *value)
 {
   const int n = s->n, m = s->m, nc = gls ? 1 : 1 + q;
   int st = NTK_OK;
   double *R = malloc((size_t) m * nc * sizeof(double));     /* [ty, Y0] rotated */
   double *x = malloc((size_t) m * nc * sizeof(double));
-  double *resp = malloc((size_t) n * sizeof(double));
   double *Fr = gls ? NULL : malloc((size_t) n * q * sizeof(double));
-  double *Y0 = gls ? NULL : malloc((size_t) n * q * sizeof(double));
   double *mm = gls ? NULL : malloc((size_t) n * sizeof(double));
-  double *beta = malloc((size_t) q * sizeof(double));
-  int *ix = gls ? NULL : malloc((size_t) n * sizeof(int));
   double *piv = malloc(ntk_spectral_factor_length(s) * sizeof(double));
   double *l = malloc((size_t) m * sizeof(double));
-  if (!R || !x || !resp || !beta || !piv || !l || (!gls && (!Fr || !Y0 || !mm || !ix))) {
-    st = NTK_ERR_ALLOC; goto done;
-  }
-  if (gls) {
-    if ((st = ntk_spectral_rotate(s, 1, y, NULL, R))) goto done;
-  } else {
-    for (int i = 0; i < n; i++) ix[i] = i;
-    if ((st = ntk_ols_subset(n, n, ix, q, F, y, beta, resp, info))) goto done;
-    if ((st = ntk_spectral_rotate(s, 1, resp, NULL, R))) goto done;
+  if (!R || !x || !piv || !l || (!gls && (!Fr || !mm))) { st = NTK_ERR_ALLOC; goto done; }
+  if ((st = ntk_spectral_rotate(s, 1, resp, NULL, R))) goto done;
+  if (!gls) {   /* Y0 = Fr L^-T, next to ty */
     if ((st = ntk_spectral_rotate(s, q, F, NULL, Fr))) goto done;
-    if ((st = ols_basis(n, q, Fr, Y0, mm))) goto done;   /* Y0 = Fr L^-T */
-    memcpy(R + m, Y0, (size_t) m * q * sizeof(double));
+    if ((st = ols_basis(n, q, Fr, R + m, mm))) goto done;
   }
   for (int k = 0; k < nlam; k++) {
     double lk = lam[k], den = 0.0, num = 0.0;
@@ -287,8 +276,7 @@ static int kare_gcv_solves(const ntk_spectral *s, const double *y, int q, const 
     if (k + 1 < nlam && ntk_interrupt_pending()) { st = NTK_ERR_INTERRUPTED; goto done; }
   }
 done:
-  free(R); free(x); free(resp); free(Fr); free(Y0); free(mm); free(beta); free(ix);
-  free(piv); free(l);
+  free(R); free(x); free(Fr); free(mm); free(piv); free(l);
   return st;
 }
 
@@ -298,27 +286,21 @@ int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const doubl
 {
   *info = 0;
   int n = s->n;
+  const int eig = s->mode == NTK_SPEC_EIGEN;
   if (n <= q || q < 1 || nlam < 1 ||
       (which != NTK_CRIT_KARE && which != NTK_CRIT_GCV && which != NTK_CRIT_LOO))
     return NTK_ERR_ARG;
-  if (s->mode != NTK_SPEC_EIGEN) {      /* tridiagonal / band: KARE and GCV by solves */
-    if (which == NTK_CRIT_LOO || s->p != (gls ? q : 0)) return NTK_ERR_ARG;
-    double *lam = malloc((size_t) nlam * sizeof(double));
-    if (!lam) return NTK_ERR_ALLOC;
-    for (int l = 0; l < nlam; l++) lam[l] = lambda[l] / s->scale;
-    int st = kare_gcv_solves(s, y, q, F, gls, nlam, lam, value, info);
-    free(lam);
-    return st;
-  }
-  if (s->p != 0 || s->r != s->m) return NTK_ERR_ARG;
+  /* eigen mode: unprojected and complete; tridiagonal / band: KARE and GCV by solves,
+   * projected on F for the GLS offset */
+  if (eig ? (s->p != 0 || s->r != s->m) : (which == NTK_CRIT_LOO || s->p != (gls ? q : 0)))
+    return NTK_ERR_ARG;
   double *resp = malloc((size_t) n * sizeof(double));
   double *beta = malloc((size_t) q * sizeof(double));
-  double *ty = malloc((size_t) n * sizeof(double));
-  double *Fr = malloc((size_t) n * q * sizeof(double));
+  double *lam = malloc((size_t) nlam * sizeof(double));
   int *ix = malloc((size_t) n * sizeof(int));
-  double *lam = NULL;
+  double *ty = NULL, *Fr = NULL;
   int st = NTK_OK;
-  if (!resp || !beta || !ty || !Fr || !ix) { st = NTK_ERR_ALLOC; goto done; }
+  if (!resp || !beta || !lam || !ix) { st = NTK_ERR_ALLOC; goto done; }
   if (gls) {
     memcpy(resp, y, (size_t) n * sizeof(double));
   } else {
@@ -326,12 +308,18 @@ int ntk_krr_criterion(const ntk_spectral *s, const double *y, int q, const doubl
     st = ntk_ols_subset(n, n, ix, q, F, y, beta, resp, info);
     if (st != NTK_OK) goto done;
   }
-  if ((st = ntk_spectral_rotate(s, 1, resp, NULL, ty))) goto done;
-  if ((st = ntk_spectral_rotate(s, q, F, NULL, Fr))) goto done;
   /* the criteria depend on (K, lambda) only through the smoother, the same for the
    * engine's scaled form (K / scale, lambda / scale) */
-  if (!(lam = malloc((size_t) nlam * sizeof(double)))) { st = NTK_ERR_ALLOC; goto done; }
   for (int l = 0; l < nlam; l++) lam[l] = lambda[l] / s->scale;
+  if (!eig) {
+    st = kare_gcv_solves(s, resp, q, F, gls, nlam, lam, value);
+    goto done;
+  }
+  ty = malloc((size_t) n * sizeof(double));
+  Fr = malloc((size_t) n * q * sizeof(double));
+  if (!ty || !Fr) { st = NTK_ERR_ALLOC; goto done; }
+  if ((st = ntk_spectral_rotate(s, 1, resp, NULL, ty))) goto done;
+  if ((st = ntk_spectral_rotate(s, q, F, NULL, Fr))) goto done;
   if (which == NTK_CRIT_LOO) st = ntk_loo_eigen(n, s->values, s->basis, ty, q, Fr, gls, nlam, lam, value);
   else st = ntk_kare_gcv_eigen(n, s->values, ty, q, Fr, gls, nlam, lam, which, value);
 done:

@@ -65,14 +65,8 @@ SEXP C_kare_analytic(SEXP X, SEXP map_, SEXP M, SEXP depth_, SEXP sw_, SEXP sb_,
     ntk_arg_matrix(M, "M", &pr, &r);
     if (pr != p || r < 1) error("`M` must be a %d x r double matrix", p);
   } else error("`map` must be 0 or 1");
-  ntk_arch a;
-  a.depth = ntk_arg_int(depth_, "depth");
-  a.sw = ntk_arg_double(sw_, "sigma_w");
-  a.sb = ntk_arg_double(sb_, "sigma_b");
-  a.nthreads = ntk_arg_int(threads_, "threads");
-  if (a.depth < 1) error("`depth` must be >= 1");
-  if (!(a.sw > 0) || !(a.sb >= 0)) error("`sigma_w` must be > 0 and `sigma_b` >= 0");
-  if (a.nthreads < 1) error("`threads` must be >= 1");
+  ntk_arch a = ntk_arg_arch(depth_, sw_, sb_, threads_, 1);
+  if (!(a.sw > 0)) error("`sigma_w` must be > 0");
   if (!isReal(y) || XLENGTH(y) != n) error("`y` must be a double vector of length %d", n);
   const double *Zp = arg_offset(Z, n, &q);
   double z = ntk_arg_double(z_, "z");
@@ -106,15 +100,9 @@ SEXP C_kare_network(SEXP X, SEXP weights, SEXP depth_, SEXP width_, SEXP sw_, SE
   int n, p, q, info = 0, nprot = 0;
   ntk_arg_matrix(X, "X", &n, &p);
   if (n < 2 || p < 1) error("`X` must have at least 2 rows and 1 column");
-  ntk_arch a;
-  a.depth = ntk_arg_int(depth_, "depth");
+  ntk_arch a = ntk_arg_arch(depth_, sw_, sb_, threads_, 1);
   int width = ntk_arg_int(width_, "width");
-  a.sw = ntk_arg_double(sw_, "sigma_w");
-  a.sb = ntk_arg_double(sb_, "sigma_b");
-  a.nthreads = ntk_arg_int(threads_, "threads");
-  if (a.depth < 1 || width < 1) error("`depth` and `width` must be >= 1");
-  if (!(a.sw >= 0) || !(a.sb >= 0)) error("`sigma_w` and `sigma_b` must be >= 0");
-  if (a.nthreads < 1) error("`threads` must be >= 1");
+  if (width < 1) error("`width` must be >= 1");
   size_t len = ntk_weights_length(p, width, a.depth);
   if (!isReal(weights) || (size_t) XLENGTH(weights) != len)
     error("`weights` must be a double vector of length %.0f", (double) len);
@@ -150,13 +138,9 @@ SEXP C_kare_network_kernel(SEXP X, SEXP Z, SEXP weights, SEXP depth_, SEXP width
     ntk_arg_matrix(Z, "Z", &m, &pz);
     if (pz != p) error("`Z` must have as many columns as `X`");
   }
-  ntk_arch a;
-  a.depth = ntk_arg_int(depth_, "depth");
+  ntk_arch a = ntk_arg_arch(depth_, sw_, sb_, threads_, 1);
   int width = ntk_arg_int(width_, "width");
-  a.sw = ntk_arg_double(sw_, "sigma_w");
-  a.sb = ntk_arg_double(sb_, "sigma_b");
-  a.nthreads = ntk_arg_int(threads_, "threads");
-  if (a.depth < 1 || width < 1 || a.nthreads < 1) error("bad network arguments");
+  if (width < 1) error("`width` must be >= 1");
   size_t len = ntk_weights_length(p, width, a.depth);
   if (!isReal(weights) || (size_t) XLENGTH(weights) != len)
     error("`weights` must be a double vector of length %.0f", (double) len);

@@ -219,25 +219,33 @@ void ntk_progress(double fraction)
 }
 
 /* See r_util.h. */
+/* See r_util.h. */
+ntk_arch ntk_arg_arch(SEXP depth_, SEXP sw_, SEXP sb_, SEXP threads_, int min_depth)
+{
+  ntk_arch a;
+  a.depth = ntk_arg_int(depth_, "depth");
+  a.sw = ntk_arg_double(sw_, "sigma_w");
+  a.sb = ntk_arg_double(sb_, "sigma_b");
+  a.nthreads = ntk_arg_int(threads_, "threads");
+  if (a.depth < min_depth) error("`depth` must be >= %d", min_depth);
+  if (!(a.sw >= 0) || !(a.sb >= 0)) error("`sigma_w` and `sigma_b` must be >= 0");
+  if (a.nthreads < 1) error("`threads` must be >= 1");
+  return a;
+}
+
 void ntk_arg_kernel_spec(SEXP kind_, SEXP depth_, SEXP width_, SEXP sw_, SEXP sb_, SEXP n_init_,
                          SEXP normalize_, SEXP threads_, ntk_kernel_spec *k)
 {
   k->kind = ntk_arg_int(kind_, "kind");
-  k->arch.depth = ntk_arg_int(depth_, "depth");
+  if (k->kind < NTK_KIND_GRM || k->kind > NTK_KIND_EMPIRICAL) error("`kind` must be 0, 1 or 2");
+  k->arch = ntk_arg_arch(depth_, sw_, sb_, threads_, k->kind == NTK_KIND_GRM ? 0 : 1);
   k->width = ntk_arg_int(width_, "width");
-  k->arch.sw = ntk_arg_double(sw_, "sigma_w");
-  k->arch.sb = ntk_arg_double(sb_, "sigma_b");
   k->n_init = ntk_arg_int(n_init_, "n_init");
   k->normalize = ntk_arg_int(normalize_, "normalize");
-  k->arch.nthreads = ntk_arg_int(threads_, "threads");
-  if (k->kind < NTK_KIND_GRM || k->kind > NTK_KIND_EMPIRICAL) error("`kind` must be 0, 1 or 2");
-  if (k->arch.depth < (k->kind == NTK_KIND_GRM ? 0 : 1)) error("`depth` must be >= 1");
   if (k->kind == NTK_KIND_EMPIRICAL && k->width < 1) error("`width` must be >= 1");
-  if (!(k->arch.sw >= 0) || !(k->arch.sb >= 0)) error("`sigma_w` and `sigma_b` must be >= 0");
   if (k->n_init < 1) error("`n_init` must be >= 1");
   if (k->normalize < NTK_NORM_NONE || k->normalize > NTK_NORM_PAPER)
     error("`normalize` must be 0, 1 or 2");
-  if (k->arch.nthreads < 1) error("`threads` must be >= 1");
   if (k->kind == NTK_KIND_GRM) { k->arch.depth = 0; k->arch.sw = 1; k->arch.sb = 0; }
 }
 

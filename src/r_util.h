@@ -31,6 +31,9 @@ typedef struct {
   int kind, width, n_init, normalize;
   ntk_arch arch;
 } ntk_kernel_spec;
+/* The network's depth (>= min_depth), sigma_w, sigma_b (>= 0) and thread count (>= 1),
+ * checked, as one ntk_arch. */
+ntk_arch ntk_arg_arch(SEXP depth, SEXP sw, SEXP sb, SEXP threads, int min_depth);
 void ntk_arg_kernel_spec(SEXP kind, SEXP depth, SEXP width, SEXP sw, SEXP sb, SEXP n_init,
                          SEXP normalize, SEXP threads, ntk_kernel_spec *k);
 /* The end of every kernel's glue (r_kernel.c, r_plink.c): refuse non-finite values, apply
