@@ -32,9 +32,10 @@
 #   kare analytic (n 1500)                   0.91 / 1.08   kare network (w 512)   0.09 / 0.78
 #   study                                    0.39 / 0.01   cv (n 1500)            0.06 / 2.57
 # median 0.23 s; every call stopped by the interrupt, R usable after all 28; heap_mb 3.3-5.2
-# in 20 cases whatever the call (also where it held hundreds of MB): the same one-off
-# allocation of R's first interrupt by a real signal in a process (tests/testthat/
-# test-interrupt.R shows no growth over repeated interrupts of every call: no leak).
+# in 20 cases whatever the call (also where it held hundreds of MB): a one-off of about
+# 5 MB per process, not traced (a warm-up interrupt through the test hook does not absorb
+# it); no per-call leak: tests/testthat/test-interrupt.R shows no growth over repeated
+# interrupts of every call.
 bench_dir <- local({
   f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
   if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
