@@ -32,7 +32,13 @@
 #' kernel part, and it equals `ntk_krr(y, K, criterion = "kare", offset = "gls")` at
 #' `lambda = n * z`: `z` is on the \eqn{K/n} scale of Jacot et al. and of the KARE
 #' paper (`z = 0.1` there), `lambda = n z` on the scale of [ntk_krr()] (the ridge added
-#' to \eqn{K}); the object stores both (`z`, `lambda`).  Its gradient with respect to
+#' to \eqn{K}); the object stores both (`z`, `lambda`).  `z` is not trained, and need not
+#' be: KARE of \eqn{cK} at \eqn{z} equals KARE of \eqn{K} at \eqn{z / c}, and the
+#' kernel is homogeneous in what is trained (of degree \eqn{2(L + 1)} in \eqn{\sigma_w}
+#' when \eqn{\sigma_b = 0}, of degree 2 in the input map and \eqn{\sigma_b} together),
+#' so moving \eqn{\log\sigma_w} (or the map) already moves the ridge relative to the
+#' kernel; `z` fixes the parametrisation only.  The final ridge of [ntk_krr()] is chosen
+#' again on the trained kernel.  Its gradient with respect to
 #' \eqn{K} comes from one eigendecomposition of \eqn{K_P} (the package's spectral engine),
 #' and is carried exactly, in reverse mode, through the `depth` ReLU layer steps to
 #' \eqn{\sigma_w}, \eqn{\sigma_b} and the map (see `src/kare_train.c`).  For pairs of
@@ -103,7 +109,7 @@
 #'   [ntk_kernel()].
 #' @param y numeric phenotype vector of length `n` (no `NA`).
 #' @param depth candidate depths (hidden layers), e.g. `1:3` or one number.  Every
-#'   combination of `depth`, `map` and `rank` is trained from its own start and the one
+#'   combination of `depth`, `map`, `rank` and `sigma_b` is trained from its own start and the one
 #'   of smallest final KARE is chosen (KARE is an estimate of the test error: a candidate
 #'   stuck in a poor optimum shows it; but KARE of a kernel trained on the same data is
 #'   optimistic, the more so the more parameters the map has: compare maps of very
@@ -118,7 +124,11 @@
 #'   kernel).
 #' @param penalty non-negative weight of the penalty on the map.
 #' @param penalty_type `"l1"`, `"l2"` or `"l2_log"` (scale map only).
-#' @param sigma_w,sigma_b initial `sigma_w` (`> 0`) and `sigma_b` (`>= 0`).
+#' @param sigma_w,sigma_b initial `sigma_w` (`> 0`) and `sigma_b` (`>= 0`).  `sigma_b` may
+#'   be several values: candidates, like `depth`, each trained from its start and chosen
+#'   by KARE (e.g. `c(0, 1)`: a kernel homogeneous in the genotypes, or one with a bias
+#'   that can also fit functions even in the genetic value, such as the "cosh" link of
+#'   [simulate_phenotype()]).
 #' @param width `Inf` (analytic mode) or the width of the network whose empirical NTK is
 #'   trained (network mode).
 #' @param batch `NULL` (full batch) or the number of individuals per step.
@@ -142,10 +152,12 @@
 #' @param threads number of OpenMP threads.
 #' @param verbose logical; report progress.
 #' @return An object of class `ntk_kare`, a kernel recipe: a list with `call`, `depth`
-#'   (chosen), `depths`, `candidates` (data frame: `depth`, `map`, `rank`, `kare_start`,
+#'   (chosen), `depths`, `candidates` (data frame: `depth`, `map`, `rank`, `sigma_b` (its
+#'   start), `kare_start`,
 #'   `kare`, `stopped`, one row per candidate), `chosen` (its row), `kare` (final KARE per
 #'   candidate), `kare_start` (KARE of the untrained kernel per candidate), `trace` (data
-#'   frame: `depth`, `map`, `rank`, `step`, `kare`, `objective`, `lr`), `sigma_w`,
+#'   frame: `candidate` (row of `candidates`), `depth`, `map`, `rank`, `sigma_b`, `step`,
+#'   `kare`, `objective`, `lr`), `sigma_w`,
 #'   `sigma_b`, `map`, `rank` (chosen), `scales` (per kept SNP, scale map), `groups`
 #'   (with `groups`: the group of each SNP of `X`, `NA` for dropped constant SNPs, groups
 #'   numbered 1 to `ngroups`), `group_scales` (the scale of each group), `ngroups`
@@ -201,7 +213,11 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
     stop_arg("penalty_type", "\"l2_log\" (on the log-scales) needs `map = \"scale\"` ",
              "and `width = Inf`.")
   sigma_w <- check_number(sigma_w, "sigma_w", lower = 0, open_lower = TRUE)
-  sigma_b <- check_number(sigma_b, "sigma_b", lower = 0)
+  if (!is.numeric(sigma_b) || !length(sigma_b) || anyNA(sigma_b) ||
+      any(!is.finite(sigma_b)) || any(sigma_b < 0))
+    stop_arg("sigma_b", "must be finite numbers >= 0 (one, or candidates chosen by ",
+             "KARE like `depth`).")
+  sigma_b <- sort(unique(as.numeric(sigma_b)))
   if (!is.null(batch)) {
     batch <- check_number(batch, "batch", lower = 3, integer = TRUE)
     if (batch >= n) batch <- NULL
@@ -236,26 +252,31 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                ").")
     rank <- sort(unique(as.integer(rank)))
   }
-  # the candidates: depth x map (x rank for a projection), each trained from its start
+  # the candidates: depth x map (x rank for a projection) x sigma_b, each trained from
+  # its start
   cfg <- do.call(rbind, lapply(depth, function(L) do.call(rbind, lapply(map, function(m)
-    data.frame(depth = L, map = m, rank = if (m == "projection") rank else NA_integer_,
-               stringsAsFactors = FALSE)))))
+    do.call(rbind, lapply(sigma_b, function(b)
+      data.frame(depth = L, map = m, rank = if (m == "projection") rank else NA_integer_,
+                 sigma_b = b, stringsAsFactors = FALSE)))))))
+  cfg <- cfg[order(cfg$depth, match(cfg$map, map), cfg$rank, cfg$sigma_b,
+                   na.last = TRUE), , drop = FALSE]
+  rownames(cfg) <- NULL
   # projection starts: N(0, 1) p x r, drawn once per rank, in increasing rank
   P0 <- list()
   if ("projection" %in% map)
     for (r in rank) P0[[as.character(r)]] <- matrix(stats::rnorm(p * r), p, r)
-  train_sb <- !network && sigma_b > 0
   # held-out individuals for early stopping (drawn after the projection starts)
   vi <- if (validation > 0) sort(sample.int(n, max(2L, round(validation * n)))) else integer()
   ti <- setdiff(seq_len(n), vi)
   if (length(ti) < ncol(Z) + 2L) stop_arg("validation", "leaves too few training individuals.")
   if (!is.null(batch) && batch >= length(ti)) batch <- NULL
   base <- list(X = prep$X[ti, , drop = FALSE], y = y[ti], Z = Z[ti, , drop = FALSE], z = z,
-               p = p, width = width, sw = sigma_w,
-               sb = sigma_b, train_sb = train_sb, penalty = penalty,
+               p = p, width = width, sw = sigma_w, penalty = penalty,
                penalty_type = penalty_type, threads = threads,
                groups = grp$index, ngroups = grp$ngroups)
-  ctx_of <- function(i) c(base, list(map = cfg$map[i], rank = cfg$rank[i]))
+  ctx_of <- function(i) c(base, list(map = cfg$map[i], rank = cfg$rank[i],
+                                     sb = cfg$sigma_b[i],
+                                     train_sb = !network && cfg$sigma_b[i] > 0))
   if (network) {
     # every depth starts from the network ntk_kernel(X, depth, width) would draw now
     if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) set.seed(NULL)
@@ -268,7 +289,7 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
       assign(".Random.seed", rng0, envir = globalenv())
       theta0 <- ntk_weights(p, width, L)$flat
     } else {
-      theta0 <- c(log(sigma_w), if (train_sb) log(sigma_b),
+      theta0 <- c(log(sigma_w), if (ctx$train_sb) log(ctx$sb),
                   if (ctx$map == "scale") rep(0, if (is.null(grp)) p else grp$ngroups)
                   else as.vector(P0[[as.character(ctx$rank)]]))
     }
@@ -277,7 +298,7 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
       function(theta) kare_heldout(theta, L, ctx, prep$X[vi, , drop = FALSE], y[vi],
                                    Z[vi, , drop = FALSE])
     r <- kare_optimise(theta0, evalf, length(ti), batch, optimizer, lr, steps, verbose,
-                       kare_label(cfg[i, ]), monitor = monitor,
+                       kare_label(cfg[i, ], length(sigma_b) > 1L), monitor = monitor,
                        every = max(1L, steps %/% 25L))
     r$theta0 <- theta0
     r
@@ -298,8 +319,8 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   relevance[prep$keep] <- rel_kept
   names(relevance) <- colnames(X)
   trace <- do.call(rbind, lapply(seq_along(res), function(i)
-    data.frame(depth = cfg$depth[i], map = cfg$map[i], rank = cfg$rank[i], res[[i]]$trace,
-               stringsAsFactors = FALSE)))
+    data.frame(candidate = i, depth = cfg$depth[i], map = cfg$map[i], rank = cfg$rank[i],
+               sigma_b = cfg$sigma_b[i], res[[i]]$trace, stringsAsFactors = FALSE)))
   settings <- list(kind = if (network) "kare_network" else "kare_analytic",
                    depth = L, width = as.numeric(width),
                    sigma_w = par$sw, sigma_b = par$sb, normalize = "none", n_init = 1L,
@@ -312,7 +333,8 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   cfg$kare <- finals
   if (length(vi)) cfg$validation <- vals
   cfg$stopped <- vapply(res, function(r) r$stopped, "")
-  lab <- vapply(seq_len(nrow(cfg)), function(i) kare_label(cfg[i, ]), "")
+  lab <- vapply(seq_len(nrow(cfg)), function(i) kare_label(cfg[i, ], length(sigma_b) > 1L),
+                "")
   out <- list(call = cl, depth = L, depths = depth, candidates = cfg, chosen = best,
               kare = stats::setNames(finals, lab),
               kare_start = stats::setNames(cfg$kare_start, lab),
@@ -335,10 +357,11 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   out
 }
 
-# "depth 2, projection r1" etc.
-kare_label <- function(row) {
+# "depth 2, projection r1" etc. (", sigma_b 1" with several sigma_b candidates)
+kare_label <- function(row, sb = FALSE) {
   paste0("depth ", row$depth, if (row$map != "network") paste0(", ", row$map),
-         if (!is.na(row$rank)) paste0(" r", row$rank))
+         if (!is.na(row$rank)) paste0(" r", row$rank),
+         if (sb) paste0(", sigma_b ", format(row$sigma_b)))
 }
 
 # Parameters from the unconstrained vector: sigma_w, sigma_b, scales s or projection P
@@ -731,11 +754,14 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   cd <- x$candidates
   tab <- data.frame(depth = cd$depth, map = cd$map,
-                    rank = ifelse(is.na(cd$rank), "", cd$rank), untrained = cd$kare_start,
+                    rank = ifelse(is.na(cd$rank), "", cd$rank),
+                    `sigma_b start` = if (is.null(cd$sigma_b)) 0 else cd$sigma_b,
+                    untrained = cd$kare_start, check.names = FALSE,
                     trained = cd$kare, chosen = ifelse(seq_len(nrow(cd)) == x$chosen, "*", ""),
                     stopped = ifelse(is.na(cd$stopped), "", cd$stopped))
   if (!is.null(cd$validation)) tab$`held-out MSE` <- cd$validation
   if (all(tab$rank == "")) tab$rank <- NULL
+  if (length(unique(tab$`sigma_b start`)) < 2L) tab$`sigma_b start` <- NULL
   if (all(tab$stopped == "")) tab$stopped <- NULL
   names(tab)[names(tab) == "untrained"] <- "KARE untrained"
   names(tab)[names(tab) == "trained"] <- "KARE trained"
@@ -775,10 +801,10 @@ plot.ntk_kare <- function(x, which = 1:2, ...) {
     graphics::plot(tr$step[ok], tr$kare[ok], type = "n", xlab = "step", ylab = "KARE",
                    main = "KARE during training", ...)
     cd <- x$candidates
-    labs <- vapply(seq_len(nrow(cd)), function(i) kare_label(cd[i, ]), "")
+    sbl <- !is.null(cd$sigma_b) && length(unique(cd$sigma_b)) > 1L
+    labs <- vapply(seq_len(nrow(cd)), function(i) kare_label(cd[i, ], sbl), "")
     for (i in seq_len(nrow(cd))) {
-      s <- tr[tr$depth == cd$depth[i] & tr$map == cd$map[i] &
-              (is.na(cd$rank[i]) | tr$rank %in% cd$rank[i]) & ok, ]
+      s <- tr[tr$candidate == i & ok, ]
       graphics::lines(s$step, s$kare, col = i, lwd = if (i == x$chosen) 2 else 1)
     }
     graphics::legend("topright", legend = labs, col = seq_len(nrow(cd)), lty = 1, bty = "n")

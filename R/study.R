@@ -532,6 +532,15 @@ study_check_args <- function(args, arg, fun, reserved) {
 #' [stats::quantile()], type 7, ignoring `NA`). `print()` shows the medians of the
 #' correlation as a methods x SNPs table, like the paper's figure.
 #'
+#' With `baseline` (a method of the study), each method is also compared with it
+#' replicate by replicate: the methods of one replicate and number of SNPs saw the same
+#' genotypes, phenotype and split, so their difference in test correlation is a paired
+#' one, and its mean and standard error (`sd / sqrt(pairs)`) say far more than a
+#' difference of medians whose spread is that of the replicates.  Added columns:
+#' `pairs` (replicates where both have a correlation), `diff_mean`, `diff_se`,
+#' `diff_median` (of the paired differences `cor - cor of baseline`) and `wins` (fraction
+#' of the pairs where the method's correlation is larger; ties count one half).
+#'
 #' `plot()` draws the paper's figure in base graphics: `type = "cor"` box plots of the
 #' test correlation, grouped by the number of SNPs, one box per method; `type = "time"`
 #' the median seconds per replicate against the number of SNPs (log scale), one line per
@@ -541,28 +550,36 @@ study_check_args <- function(args, arg, fun, reserved) {
 #' @param type `"both"`, `"cor"` or `"time"`.
 #' @param col colours, one per method.
 #' @param digits digits to print.
+#' @param baseline `NULL` or the name of one of the study's methods (e.g. `"mlp"`): add
+#'   the paired comparison of every method with it (see above).
 #' @param ... further graphical parameters for [graphics::boxplot()] (plot), unused
 #'   otherwise.
 #' @return `summary()`: a data frame of class `summary.ntk_study` with columns `p`,
 #'   `method`, `reps` (replicates with a correlation), `constant`, `cor_median`, `cor_q25`,
-#'   `cor_q75`, `cor_iqr`, `mse_median`, `seconds_median`; `print()` and `plot()`
+#'   `cor_q75`, `cor_iqr`, `mse_median`, `seconds_median` (and with `baseline`:
+#'   `pairs`, `diff_mean`, `diff_se`, `diff_median`, `wins`); `print()` and `plot()`
 #'   return `x` invisibly.
 #' @examples
 #' set.seed(2)
 #' st <- ntk_study(n = 80, p = c(10, 20), reps = 3, methods = c("ntk_lmm", "gblup"),
 #'                 progress = FALSE)
 #' summary(st)
+#' summary(st, baseline = "gblup")   # paired differences, replicate by replicate
 #' plot(st)
 #' @name ntk_study-methods
 NULL
 
 #' @rdname ntk_study-methods
 #' @export
-summary.ntk_study <- function(object, ...) {
+summary.ntk_study <- function(object, baseline = NULL, ...) {
   df <- as.data.frame(unclass(object))
   if (is.null(df$constant)) df$constant <- FALSE
   df <- df[, c("rep", "p", "method", "cor", "mse", "seconds", "constant")]
   df$method <- factor(df$method, levels = levels(object$method))
+  if (!is.null(baseline) && (!is.character(baseline) || length(baseline) != 1L ||
+                             is.na(baseline) || !baseline %in% levels(df$method)))
+    stop_arg("baseline", "must be NULL or one of the study's methods (",
+             paste0("\"", levels(df$method), "\"", collapse = ", "), ").")
   keys <- unique(df[order(df$p, df$method), c("p", "method")])
   q <- function(x, pr) if (all(is.na(x))) NA_real_ else
     unname(stats::quantile(x, pr, na.rm = TRUE, type = 7))
@@ -573,6 +590,18 @@ summary.ntk_study <- function(object, ...) {
                cor_median = q(d$cor, 0.5), cor_q25 = q(d$cor, 0.25),
                cor_q75 = q(d$cor, 0.75), cor_iqr = q(d$cor, 0.75) - q(d$cor, 0.25),
                mse_median = q(d$mse, 0.5), seconds_median = q(d$seconds, 0.5))
+  })
+  if (!is.null(baseline)) rows <- lapply(seq_len(nrow(keys)), function(i) {
+    d <- df[df$p == keys$p[i] & df$method == keys$method[i], c("rep", "cor")]
+    b <- df[df$p == keys$p[i] & df$method == baseline, c("rep", "cor")]
+    dd <- d$cor - b$cor[match(d$rep, b$rep)]
+    dd <- dd[!is.na(dd)]
+    np <- length(dd)
+    cbind(rows[[i]], pairs = np,
+          diff_mean = if (np) mean(dd) else NA_real_,
+          diff_se = if (np > 1L) stats::sd(dd) / sqrt(np) else NA_real_,
+          diff_median = if (np) stats::median(dd) else NA_real_,
+          wins = if (np) mean((dd > 0) + 0.5 * (dd == 0)) else NA_real_)
   })
   out <- do.call(rbind, rows)
   rownames(out) <- NULL
@@ -587,7 +616,8 @@ print.summary.ntk_study <- function(x, digits = 3L, ...) {
   digits <- check_number(digits, "digits", lower = 0, upper = 15, integer = TRUE)   # round()
   study_header(attr(x, "settings"))
   df <- as.data.frame(unclass(x))
-  num <- setdiff(names(df)[vapply(df, is.double, logical(1))], c("p", "reps", "constant"))
+  num <- setdiff(names(df)[vapply(df, is.double, logical(1))],
+                 c("p", "reps", "constant", "pairs"))
   df[num] <- lapply(df[num], function(v) round(v, digits))
   print.data.frame(df, row.names = FALSE)
   invisible(x)

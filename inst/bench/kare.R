@@ -16,6 +16,19 @@
 #   maps   candidate maps of ntk_kare(), comma-separated (default "scale,projection",
 #          the projection with ranks 1 and 2; the candidate of smallest KARE is used)
 #   model  phenotype model of the study (default "ricker"; e.g. "cosh")
+# Options (anywhere on the line):
+#   --seed=s        the study's seed (default 2024)
+#   --p=20,50,100   numbers of SNPs of the study
+#   --sigma_b=b     initial sigma_b of ntk_kare() (default 0; > 0 trains it); several
+#                   (e.g. 0,1): candidates chosen by KARE
+#   --network=w     also network mode (width w, same depth / steps / batch;
+#                   --network_lr= default 0.01, --network_sigma_b= default 0) on the same
+#                   replicates: the method "ntk_kare_net"
+#   --out=FILE.rds  save the study's table (all replicates)
+#   --skip-cost     skip parts (1) and (3)
+# The study prints medians and, per method, the paired difference in test correlation
+# from the MLP on the same replicates (summary(st, baseline = "mlp")): mean, its SE, and
+# the fraction of replicates won.
 # Loader, threads and the machine line: common.R.
 #
 # Measured 2026-12-01 (2 cores shared with other jobs, load average 3-7; OpenBLAS 0.3.21,
@@ -35,6 +48,20 @@
 #   / .61, n = 1000 .39 / .63 / 1.82, n = 2000 2.5 / 3.0 / 5.8; one network fit (width
 #   64, 100 steps, batches of 256) 5.2 s, KARE .994 -> .281, test r .132 -> .164
 args <- commandArgs(trailingOnly = TRUE)
+opts <- grep("^--", args, value = TRUE)
+args <- args[!args %in% opts]
+opt <- function(name, default) {
+  v <- sub(paste0("^--", name, "="), "", grep(paste0("^--", name, "="), opts, value = TRUE))
+  if (length(v)) v[length(v)] else default
+}
+seed <- as.integer(opt("seed", "2024"))
+sigma_b <- as.numeric(strsplit(opt("sigma_b", "0"), ",")[[1L]])   # candidates
+net_sigma_b <- as.numeric(opt("network_sigma_b", "0"))
+ps <- as.numeric(strsplit(opt("p", "20,50,100"), ",")[[1L]])
+net_width <- as.numeric(opt("network", "0"))       # > 0: network mode in the study too
+net_lr <- as.numeric(opt("network_lr", "0.01"))
+out_file <- opt("out", "")
+skip_cost <- "--skip-cost" %in% opts
 reps <- if (length(args) >= 1L) as.integer(args[1L]) else 3L
 steps <- if (length(args) >= 2L) as.integer(args[2L]) else 30L
 depth <- if (length(args) >= 3L) eval(parse(text = args[3L])) else 2L
@@ -51,7 +78,10 @@ source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(
 thr <- bench_threads(2L)
 bench_machine(threads = thr)
 
+bl <- if (is.null(batch)) "full" else batch
+
 ## (1) cost ---------------------------------------------------------------------------
+if (!skip_cost) {
 set.seed(1)
 G <- simulate_genotypes(1000, 100)
 y <- as.numeric(simulate_phenotype(G, "ricker", h2 = 0.5, causal = 10))
@@ -60,7 +90,6 @@ t_step <- bench_time(
   reps = min(bench_reps, 3L))
 cat(sprintf("n = 1000, p = 100: ntk_kare(depth = 2, steps = 1) %.2f s (two full evaluations: start + 1 step)\n",
             t_step))
-bl <- if (is.null(batch)) "full" else batch
 for (b in unique(list(batch, NULL))) {
   sb <- if (is.null(b)) min(steps, 30L) else steps   # full batch: O(n^3) a step
   t_fit <- bench_time(fit <- ntk_kare(G, y, depth = depth, steps = sb, batch = b,
@@ -70,21 +99,44 @@ for (b in unique(list(batch, NULL))) {
               fit$kare_start[[fit$chosen]], fit$kare[[fit$chosen]]))
 }
 cat("\n")
+}
 
 ## (2) study --------------------------------------------------------------------------
 t0 <- proc.time()[["elapsed"]]
-st <- ntk_study(model = model, n = 1000, p = c(20, 50, 100), reps = reps, seed = 2024,
+st <- ntk_study(model = model, n = 1000, p = ps, reps = reps, seed = seed,
                 methods = c("ntk_krr", "ntk_kare", "mlp", "gblup"), threads = thr,
                 kare_args = list(depth = depth, steps = steps, batch = batch, map = maps,
-                                 rank = 1:2),
+                                 rank = 1:2, sigma_b = sigma_b),
                 progress = FALSE)
+if (net_width > 0) {
+  # network mode on the same replicates (same seed: same genotypes, phenotypes, splits),
+  # as the method "ntk_kare_net" of one table
+  sn <- ntk_study(model = model, n = 1000, p = ps, reps = reps, seed = seed,
+                  methods = "ntk_kare", threads = thr,
+                  kare_args = list(depth = depth, steps = steps, batch = batch,
+                                   width = net_width, lr = net_lr, sigma_b = net_sigma_b),
+                  progress = FALSE)
+  a <- attributes(st)
+  df <- rbind(as.data.frame(unclass(st)),
+              transform(as.data.frame(unclass(sn)), method = "ntk_kare_net"))
+  df$method <- factor(as.character(df$method), c(levels(st$method), "ntk_kare_net"))
+  st <- structure(df, class = class(st), settings = a$settings, seeds = a$seeds)
+}
 total <- proc.time()[["elapsed"]] - t0
-s <- summary(st)
-cat(sprintf("%s study: n = 1000, %d replicate(s) per p, kare depth %s, maps %s, %d steps, batch %s, %.0f s in all\n",
-            model, reps, deparse(depth), paste(maps, collapse = "+"), steps, bl, total))
+if (nzchar(out_file)) saveRDS(st, out_file)
+s <- summary(st, baseline = "mlp")
+cat(sprintf("%s study: n = 1000, %d replicate(s) per p, seed %d, kare depth %s, maps %s, sigma_b %s, %d steps, batch %s%s, %.0f s in all\n",
+            model, reps, seed, deparse(depth), paste(maps, collapse = "+"),
+            paste(sigma_b, collapse = "+"), steps, bl,
+            if (net_width > 0) sprintf(", network mode width %g lr %g sigma_b %g", net_width,
+                                       net_lr, net_sigma_b) else "", total))
 wide <- function(what) round(ntkgen:::study_wide(s, what), 3)
 cat("\nMedian test correlation (rows: method, columns: p)\n")
 print(wide("cor_median"))
+cat("\nPaired difference from the MLP, replicate by replicate: mean (SE), fraction of wins\n")
+pd <- wide("diff_mean")
+pd[] <- sprintf("%+.3f (%.3f) %.2f", wide("diff_mean"), wide("diff_se"), wide("wins"))
+print(noquote(pd))
 cat("\nMedian seconds per fit (NTK-KRR includes the kernel; NTK-KARE the training)\n")
 print(wide("seconds_median"))
 if (model == "ricker")
@@ -93,7 +145,7 @@ if (model == "ricker")
 
 ## (3) network mode: seconds per training step (one KARE value + gradient through the
 ## factorised empirical NTK) against n and width; p = 100, depth 2 -------------------
-if (!nzchar(Sys.getenv("NTKGEN_BENCH_SKIP_NETWORK"))) {
+if (!skip_cost && !nzchar(Sys.getenv("NTKGEN_BENCH_SKIP_NETWORK"))) {
   cat("\nNetwork mode, seconds per step (p = 100, depth 2; kernel O(n^2 w L), KARE O(n^3))\n")
   grid <- expand.grid(width = c(64L, 256L, 1024L), n = c(500L, 1000L, 2000L))
   grid$seconds <- NA_real_

@@ -1317,7 +1317,7 @@ add("ntk_kare", "penalty_type \"l2_log\" with a projection",
     error = "`penalty_type` \"l2_log\" .* needs `map = \"scale\"`")
 add("ntk_kare", "sigma_w 0", ntk_kare(Gtr, y, sigma_w = 0), error = "`sigma_w` must be > 0")
 add("ntk_kare", "sigma_b negative", ntk_kare(Gtr, y, sigma_b = -1),
-    error = "`sigma_b` must be >= 0")
+    error = "`sigma_b` must be finite numbers >= 0")
 add("ntk_kare", "width 0", ntk_kare(Gtr, y, width = 0), error = "`width` must be >= 1")
 add("ntk_kare", "batch 2", ntk_kare(Gtr, y, batch = 2), error = "`batch` must be >= 3")
 add("ntk_kare", "validation 0.5", ntk_kare(Gtr, y, validation = 0.5),

@@ -47,6 +47,28 @@ test_that("KARE and dKARE/dK: value equals ntk_krr's (GLS offset, lambda = n z),
   }
 })
 
+test_that("the kernel's scale and the ridge are one direction: KARE(c K, z) = KARE(K, z / c)", {
+  # why z is not trained beside the map: the analytic NTK is homogeneous of degree
+  # 2 (depth + 1) in sigma_w when sigma_b = 0, and of degree 2 in (input scale, sigma_b)
+  # jointly, so every change of z is a change of sigma_w (or of the scales and sigma_b)
+  d <- kare_fd_case(5, n = 30, p = 6)
+  s <- stats::runif(d$p, 0.5, 1.5)
+  for (L in 1:3) {
+    c0 <- 1.7
+    a <- kare_value(d$X, 0L, s, L, 1.2 * c0, 0, d$y, d$Z, z = 0.1)$kare
+    b <- kare_value(d$X, 0L, s, L, 1.2, 0, d$y, d$Z, z = 0.1 / c0^(2 * (L + 1)))$kare
+    expect_equal(a, b, tolerance = 1e-10)
+    a <- kare_value(d$X, 0L, s * c0, L, 1.2, 0.4 * c0, d$y, d$Z, z = 0.1)$kare
+    b <- kare_value(d$X, 0L, s, L, 1.2, 0.4, d$y, d$Z, z = 0.1 / c0^2)$kare
+    expect_equal(a, b, tolerance = 1e-10)
+    # and the KRR criterion itself: KARE of c K at lambda equals KARE of K at lambda / c
+    K <- ntk_kernel(d$X, depth = L, standardize = FALSE, threads = 1)
+    o1 <- .Call(ntkgen:::C_kare_objective, c0 * unclass(K), d$y, d$Z, 0.1)$kare
+    o2 <- .Call(ntkgen:::C_kare_objective, unclass(K), d$y, d$Z, 0.1 / c0)$kare
+    expect_equal(o1, o2, tolerance = 1e-10)
+  }
+})
+
 test_that("analytic-mode gradients match central differences (depth 1-3, sigma_b 0 / > 0, both maps)", {
   d <- kare_fd_case(1)
   set.seed(11)
@@ -185,6 +207,45 @@ test_that("bad inputs give errors naming the argument", {
   expect_error(kare_kernel(list()), "`object`")
   fit <- ntk_kare(X, y, depth = 1, steps = 0, threads = 1)
   expect_error(kare_kernel(fit, newdata = X[, 1:5]), "`newdata`")
+})
+
+test_that("sigma_b candidates: each trained as it would be alone, the smallest KARE chosen", {
+  d <- kare_case()
+  X <- d$G[1:90, ]
+  y <- d$y[1:90]
+  set.seed(8)
+  both <- ntk_kare(X, y, depth = 1:2, map = c("scale", "projection"), rank = 1,
+                   sigma_b = c(0.5, 0), steps = 6, threads = 1)
+  cd <- both$candidates
+  expect_equal(nrow(cd), 8L)
+  expect_equal(cd$sigma_b, rep(c(0, 0.5), 4))             # sorted, within depth x map
+  expect_equal(cd$depth, rep(1:2, each = 4))
+  expect_equal(both$chosen, which.min(cd$kare))
+  expect_equal(unname(both$kare), cd$kare)
+  expect_true(all(grepl("sigma_b", names(both$kare))))
+  for (b in c(0, 0.5)) {
+    set.seed(8)        # the projection start is drawn before any training: the same
+    one <- ntk_kare(X, y, depth = 1:2, map = c("scale", "projection"), rank = 1,
+                    sigma_b = b, steps = 6, threads = 1)
+    expect_equal(unname(one$kare), cd$kare[cd$sigma_b == b], tolerance = 1e-12)
+    expect_equal(one$kare_start, stats::setNames(cd$kare_start[cd$sigma_b == b],
+                                                 names(one$kare_start)), tolerance = 1e-12)
+  }
+  # sigma_b = 0 stays 0; sigma_b > 0 is trained
+  tr <- both$trace
+  expect_true(all(tr$candidate %in% seq_len(nrow(cd))))
+  expect_equal(tr$sigma_b, cd$sigma_b[tr$candidate])
+  if (both$candidates$sigma_b[both$chosen] == 0) expect_equal(both$sigma_b, 0)
+  else expect_false(isTRUE(all.equal(both$sigma_b, 0.5)))
+  expect_output(print(both), "sigma_b start")
+  pdf(NULL)
+  on.exit(dev.off())
+  expect_invisible(plot(both, which = 1))
+  expect_error(ntk_kare(X, y, sigma_b = c(0, -1)), "`sigma_b`")
+  expect_error(ntk_kare(X, y, sigma_b = c(0, NA)), "`sigma_b`")
+  expect_error(ntk_kare(X, y, sigma_b = numeric()), "`sigma_b`")
+  expect_error(ntk_kare(X, y, sigma_b = "1"), "`sigma_b`")
+  expect_error(ntk_kare(X, y, sigma_b = Inf), "`sigma_b`")
 })
 
 test_that("ntk_study() runs the ntk_kare method beside the others", {

@@ -165,6 +165,43 @@ test_that("summary() gives the medians and quartiles of the table", {
   expect_invisible(plot(st, type = "time"))
 })
 
+test_that("summary(baseline =) gives the paired differences replicate by replicate", {
+  set.seed(2)
+  st <- tiny_study(methods = c("ntk_krr", "mlp", "gblup"))
+  # a known table: replace the correlations, drop one MLP replicate (a failed fit)
+  st$cor <- c(0.1, 0.5, 0.3, 0.2, 0.7, 0.2, 0.4, 0.4, 0.9, 0.0, 0.6, 0.6)[seq_len(nrow(st))]
+  mlp1 <- which(st$method == "mlp" & st$rep == 1 & st$p == st$p[1])
+  st$cor[mlp1] <- NA
+  s <- summary(st, baseline = "mlp")
+  expect_true(all(c("pairs", "diff_mean", "diff_se", "diff_median", "wins") %in% names(s)))
+  for (i in seq_len(nrow(s))) {
+    d <- st[st$p == s$p[i] & st$method == s$method[i], ]
+    b <- st[st$p == s$p[i] & st$method == "mlp", ]
+    dd <- d$cor - b$cor[match(d$rep, b$rep)]
+    dd <- dd[!is.na(dd)]
+    expect_equal(s$pairs[i], length(dd))
+    if (length(dd)) {
+      expect_equal(s$diff_mean[i], mean(dd))
+      expect_equal(s$diff_median[i], median(dd))
+      expect_equal(s$wins[i], mean(dd > 0) + 0.5 * mean(dd == 0))
+    }
+    if (length(dd) > 1) expect_equal(s$diff_se[i], sd(dd) / sqrt(length(dd)))
+    else expect_true(is.na(s$diff_se[i]))
+  }
+  # the baseline against itself: differences 0, half the pairs "won"
+  sb <- s[s$method == "mlp", ]
+  expect_true(all(sb$diff_mean == 0 & sb$wins == 0.5))
+  expect_equal(s$pairs[s$method == "mlp" & s$p == st$p[1]], 1L)
+  # a first replicate where the MLP failed is not paired
+  expect_equal(s$pairs[s$method == "ntk_krr" & s$p == st$p[1]], 1L)
+  expect_output(print(s), "diff_mean")
+  # without baseline: the columns as before
+  expect_false("diff_mean" %in% names(summary(st)))
+  expect_error(summary(st, baseline = "ntk_lmm"), "baseline")
+  expect_error(summary(st, baseline = c("mlp", "gblup")), "baseline")
+  expect_error(summary(st, baseline = 1), "baseline")
+})
+
 test_that("genotypes can be sampled from a user matrix", {
   set.seed(4)
   Gu <- simulate_genotypes(80, 40)
