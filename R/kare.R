@@ -37,8 +37,11 @@
 #' kernel is homogeneous in what is trained (of degree \eqn{2(L + 1)} in \eqn{\sigma_w}
 #' when \eqn{\sigma_b = 0}, of degree 2 in the input map and \eqn{\sigma_b} together),
 #' so moving \eqn{\log\sigma_w} (or the map) already moves the ridge relative to the
-#' kernel; `z` fixes the parametrisation only.  The final ridge of [ntk_krr()] is chosen
-#' again on the trained kernel.  Its gradient with respect to
+#' kernel; without a penalty `z` fixes the parametrisation only (with `sigma_b > 0` the
+#' free direction is the map and \eqn{\sigma_b} together, on which a penalty acts; in
+#' network mode with biases the kernel is not homogeneous in the weights, so there `z`
+#' matters a little).  The final ridge of [ntk_krr()] is chosen again on the trained
+#' kernel.  Its gradient with respect to
 #' \eqn{K} comes from one eigendecomposition of \eqn{K_P} (the package's spectral engine),
 #' and is carried exactly, in reverse mode, through the `depth` ReLU layer steps to
 #' \eqn{\sigma_w}, \eqn{\sigma_b} and the map (see `src/kare_train.c`).  For pairs of
@@ -91,7 +94,8 @@
 #' @section Optimisation:
 #' Full-batch Adam (default; `lr = 0.05`) or plain gradient descent (`"sgd"`; `lr = 1`)
 #' on the unconstrained parameters (\eqn{\log\sigma_w}, \eqn{\log\sigma_b}, \eqn{u} or
-#' \eqn{P}), `steps` steps for each candidate depth, all from the same start.  A step
+#' \eqn{P}), `steps` steps for each candidate; candidates that differ only in depth (or
+#' map) start from the same parameters, `sigma_b` candidates from their own `sigma_b`.  A step
 #' after which the kernel is non-finite, KARE is not finite or the decomposition fails is
 #' rejected: the last good parameters are kept and the step is retried with half the
 #' learning rate (at most 30 times, then training stops at the last good parameters).
@@ -120,15 +124,17 @@
 #' @param z ridge on the \eqn{K/n} scale (`> 0`), see above.
 #' @param optimizer `"adam"` or `"sgd"`.
 #' @param lr learning rate (`NULL`: for Adam 0.05, 0.01 in network mode; 1 for SGD).
-#' @param steps number of optimisation steps per depth (`>= 0`; 0 gives the untrained
+#' @param steps number of optimisation steps per candidate (`>= 0`; 0 gives the untrained
 #'   kernel).
 #' @param penalty non-negative weight of the penalty on the map.
 #' @param penalty_type `"l1"`, `"l2"` or `"l2_log"` (scale map only).
 #' @param sigma_w,sigma_b initial `sigma_w` (`> 0`) and `sigma_b` (`>= 0`).  `sigma_b` may
 #'   be several values: candidates, like `depth`, each trained from its start and chosen
-#'   by KARE (e.g. `c(0, 1)`: a kernel homogeneous in the genotypes, or one with a bias
-#'   that can also fit functions even in the genetic value, such as the "cosh" link of
-#'   [simulate_phenotype()]).
+#'   by KARE (e.g. `c(0, 1)`: with `sigma_b = 0` the kernel and the functions it fits are
+#'   positively homogeneous in the genotypes, \eqn{f(cx) = c f(x)} for \eqn{c > 0}; a bias
+#'   lets them bend near the origin, as the "cosh" link of [simulate_phenotype()] does).
+#'   In network mode `sigma_b` is the biases' initial scale, and candidates differ in
+#'   whether the network has biases.
 #' @param width `Inf` (analytic mode) or the width of the network whose empirical NTK is
 #'   trained (network mode).
 #' @param batch `NULL` (full batch) or the number of individuals per step.
@@ -153,10 +159,11 @@
 #' @param verbose logical; report progress.
 #' @return An object of class `ntk_kare`, a kernel recipe: a list with `call`, `depth`
 #'   (chosen), `depths`, `candidates` (data frame: `depth`, `map`, `rank`, `sigma_b` (its
-#'   start), `kare_start`,
+#'   start), `sigma_w_trained`, `sigma_b_trained` (at the end), `kare_start`,
 #'   `kare`, `stopped`, one row per candidate), `chosen` (its row), `kare` (final KARE per
 #'   candidate), `kare_start` (KARE of the untrained kernel per candidate), `trace` (data
-#'   frame: `candidate` (row of `candidates`), `depth`, `map`, `rank`, `sigma_b`, `step`,
+#'   frame: `candidate` (row of `candidates`), `depth`, `map`, `rank`, `sigma_b` (the
+#'   candidate's start), `step`,
 #'   `kare`, `objective`, `lr`), `sigma_w`,
 #'   `sigma_b`, `map`, `rank` (chosen), `scales` (per kept SNP, scale map), `groups`
 #'   (with `groups`: the group of each SNP of `X`, `NA` for dropped constant SNPs, groups
@@ -329,6 +336,9 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                    map_param = switch(ctx$map, network = NULL, scale = par$s,
                                       projection = par$P),
                    weights = if (network) th, rank = ctx$rank, genotypes = X)
+  fin <- lapply(seq_along(res), function(i) kare_unpack(res[[i]]$theta, ctx_of(i), cfg$depth[i]))
+  cfg$sigma_w_trained <- vapply(fin, function(f) f$sw, 0)
+  cfg$sigma_b_trained <- vapply(fin, function(f) f$sb, 0)
   cfg$kare_start <- vapply(res, function(r) r$kare_start, 0)
   cfg$kare <- finals
   if (length(vi)) cfg$validation <- vals
@@ -361,7 +371,7 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
 kare_label <- function(row, sb = FALSE) {
   paste0("depth ", row$depth, if (row$map != "network") paste0(", ", row$map),
          if (!is.na(row$rank)) paste0(" r", row$rank),
-         if (sb) paste0(", sigma_b ", format(row$sigma_b)))
+         if (sb) paste0(", sigma_b ", format(row$sigma_b, digits = 15)))
 }
 
 # Parameters from the unconstrained vector: sigma_w, sigma_b, scales s or projection P
@@ -762,6 +772,8 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   if (!is.null(cd$validation)) tab$`held-out MSE` <- cd$validation
   if (all(tab$rank == "")) tab$rank <- NULL
   if (length(unique(tab$`sigma_b start`)) < 2L) tab$`sigma_b start` <- NULL
+  else if (x$map == "network") names(tab)[names(tab) == "sigma_b start"] <- "sigma_b"
+  else tab$`sigma_b trained` <- cd$sigma_b_trained
   if (all(tab$stopped == "")) tab$stopped <- NULL
   names(tab)[names(tab) == "untrained"] <- "KARE untrained"
   names(tab)[names(tab) == "trained"] <- "KARE trained"
@@ -781,7 +793,7 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
 
 #' Plot a KARE-trained kernel
 #'
-#' Two panels: KARE per optimisation step (one line per candidate depth) and the learnt
+#' Two panels: KARE per optimisation step (one line per candidate) and the learnt
 #' per-SNP relevance.
 #' @param x an `ntk_kare` object.
 #' @param which `1` (KARE per step), `2` (relevance) or both.
@@ -804,7 +816,9 @@ plot.ntk_kare <- function(x, which = 1:2, ...) {
     sbl <- !is.null(cd$sigma_b) && length(unique(cd$sigma_b)) > 1L
     labs <- vapply(seq_len(nrow(cd)), function(i) kare_label(cd[i, ], sbl), "")
     for (i in seq_len(nrow(cd))) {
-      s <- tr[tr$candidate == i & ok, ]
+      s <- if (!is.null(tr$candidate)) tr[tr$candidate == i & ok, ] else   # older objects
+        tr[tr$depth == cd$depth[i] & tr$map == cd$map[i] &
+           (is.na(cd$rank[i]) | tr$rank %in% cd$rank[i]) & ok, ]
       graphics::lines(s$step, s$kare, col = i, lwd = if (i == x$chosen) 2 else 1)
     }
     graphics::legend("topright", legend = labs, col = seq_len(nrow(cd)), lty = 1, bty = "n")

@@ -576,10 +576,12 @@ summary.ntk_study <- function(object, baseline = NULL, ...) {
   if (is.null(df$constant)) df$constant <- FALSE
   df <- df[, c("rep", "p", "method", "cor", "mse", "seconds", "constant")]
   df$method <- factor(df$method, levels = levels(object$method))
+  if (is.factor(baseline)) baseline <- as.character(baseline)
+  present <- levels(droplevels(df$method))
   if (!is.null(baseline) && (!is.character(baseline) || length(baseline) != 1L ||
-                             is.na(baseline) || !baseline %in% levels(df$method)))
+                             is.na(baseline) || !baseline %in% present))
     stop_arg("baseline", "must be NULL or one of the study's methods (",
-             paste0("\"", levels(df$method), "\"", collapse = ", "), ").")
+             paste0("\"", present, "\"", collapse = ", "), ").")
   keys <- unique(df[order(df$p, df$method), c("p", "method")])
   q <- function(x, pr) if (all(is.na(x))) NA_real_ else
     unname(stats::quantile(x, pr, na.rm = TRUE, type = 7))

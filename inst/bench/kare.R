@@ -54,9 +54,14 @@ opt <- function(name, default) {
   v <- sub(paste0("^--", name, "="), "", grep(paste0("^--", name, "="), opts, value = TRUE))
   if (length(v)) v[length(v)] else default
 }
+known <- c("seed", "p", "sigma_b", "network", "network_lr", "network_sigma_b", "out")
+bad <- opts[!(sub("=.*", "", sub("^--", "", opts)) %in% known & grepl("=", opts)) &
+            opts != "--skip-cost"]
+if (length(bad)) stop("unknown option(s) ", paste(bad, collapse = " "), "; known: ",
+                      paste0("--", known, "=", collapse = " "), " --skip-cost")
 seed <- as.integer(opt("seed", "2024"))
 sigma_b <- as.numeric(strsplit(opt("sigma_b", "0"), ",")[[1L]])   # candidates
-net_sigma_b <- as.numeric(opt("network_sigma_b", "0"))
+net_sigma_b <- as.numeric(strsplit(opt("network_sigma_b", "0"), ",")[[1L]])
 ps <- as.numeric(strsplit(opt("p", "20,50,100"), ",")[[1L]])
 net_width <- as.numeric(opt("network", "0"))       # > 0: network mode in the study too
 net_lr <- as.numeric(opt("network_lr", "0.01"))
@@ -128,8 +133,9 @@ s <- summary(st, baseline = "mlp")
 cat(sprintf("%s study: n = 1000, %d replicate(s) per p, seed %d, kare depth %s, maps %s, sigma_b %s, %d steps, batch %s%s, %.0f s in all\n",
             model, reps, seed, deparse(depth), paste(maps, collapse = "+"),
             paste(sigma_b, collapse = "+"), steps, bl,
-            if (net_width > 0) sprintf(", network mode width %g lr %g sigma_b %g", net_width,
-                                       net_lr, net_sigma_b) else "", total))
+            if (net_width > 0) sprintf(", network mode width %g lr %g sigma_b %s", net_width,
+                                       net_lr, paste(net_sigma_b, collapse = "+")) else "",
+            total))
 wide <- function(what) round(ntkgen:::study_wide(s, what), 3)
 cat("\nMedian test correlation (rows: method, columns: p)\n")
 print(wide("cor_median"))
@@ -147,7 +153,7 @@ if (model == "ricker")
 ## factorised empirical NTK) against n and width; p = 100, depth 2 -------------------
 if (!skip_cost && !nzchar(Sys.getenv("NTKGEN_BENCH_SKIP_NETWORK"))) {
   cat("\nNetwork mode, seconds per step (p = 100, depth 2; kernel O(n^2 w L), KARE O(n^3))\n")
-  grid <- expand.grid(width = c(64L, 256L, 1024L), n = c(500L, 1000L, 2000L))
+  grid <- expand.grid(width = c(64L, 256L, 1024L), n = c(500L, 1000L, 2000L, 4000L))
   grid$seconds <- NA_real_
   for (i in seq_len(nrow(grid))) {
     nn <- grid$n[i]; w <- grid$width[i]
@@ -159,6 +165,25 @@ if (!skip_cost && !nzchar(Sys.getenv("NTKGEN_BENCH_SKIP_NETWORK"))) {
                                   reps = 2L)
   }
   print(stats::xtabs(seconds ~ n + width, grid), digits = 3)
+  # analytic mode (scale map) per step against n, and the floor: one symmetric
+  # eigendecomposition of an n x n matrix by R's LAPACK (eigen(), values and vectors)
+  cat("\nAnalytic mode (scale map, p = 100, depth 2), seconds per step, against the",
+      "LAPACK floor (eigen() of one n x n matrix)\n")
+  ag <- data.frame(n = c(500L, 1000L, 2000L, 4000L))
+  for (i in seq_len(nrow(ag))) {
+    nn <- ag$n[i]
+    Xs <- matrix(stats::rnorm(nn * 100), nn, 100)
+    ys <- stats::rnorm(nn)
+    ag$analytic[i] <- bench_time(.Call(ntkgen:::C_kare_analytic, Xs, 0L, rep(1, 100), 2L,
+                                       sqrt(2), 0, ys, matrix(1, nn, 1), 0.1,
+                                       as.integer(thr), TRUE), reps = 2L)
+    S <- crossprod(matrix(stats::rnorm(nn * nn), nn)) / nn
+    ag$eigen[i] <- bench_time(eigen(S, symmetric = TRUE), reps = 2L)
+    rm(S)
+  }
+  ag$ratio <- ag$analytic / ag$eigen
+  ag$network_w64_ratio <- grid$seconds[grid$width == 64L] / ag$eigen
+  print(ag, digits = 3, row.names = FALSE)
   # accuracy of network mode on the Ricker case of (1), 80/20 split
   tr <- 1:800; te <- 801:1000
   set.seed(3)

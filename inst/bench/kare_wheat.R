@@ -249,7 +249,7 @@ for (j in envs) {
       kr <- ntk_krr(y[tr][ti], K[ti, ti], criterion = "kare", offset = "gls")
       mean((y[tr][vi] - predict(kr, K_new = K[vi, ti, drop = FALSE]))^2)
     }
-    trc <- fit$trace[fit$trace$depth == min(depth), ]   # the untrained kernel's row: step 0
+    trc <- fit$trace[fit$trace$candidate == 1L, ]   # the untrained kernel's row: step 0
     res <- rbind(res, data.frame(
       env = j, fold = f, untrained = cor(p0, y[te]), trained = cor(p1, y[te]),
       seconds = tk, kare0 = fit$kare_start[[fit$chosen]], kare1 = fit$kare[[fit$chosen]],

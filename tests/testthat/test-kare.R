@@ -223,6 +223,7 @@ test_that("sigma_b candidates: each trained as it would be alone, the smallest K
   expect_equal(both$chosen, which.min(cd$kare))
   expect_equal(unname(both$kare), cd$kare)
   expect_true(all(grepl("sigma_b", names(both$kare))))
+  ones <- list()
   for (b in c(0, 0.5)) {
     set.seed(8)        # the projection start is drawn before any training: the same
     one <- ntk_kare(X, y, depth = 1:2, map = c("scale", "projection"), rank = 1,
@@ -230,14 +231,46 @@ test_that("sigma_b candidates: each trained as it would be alone, the smallest K
     expect_equal(unname(one$kare), cd$kare[cd$sigma_b == b], tolerance = 1e-12)
     expect_equal(one$kare_start, stats::setNames(cd$kare_start[cd$sigma_b == b],
                                                  names(one$kare_start)), tolerance = 1e-12)
+    expect_equal(one$candidates$sigma_b_trained, cd$sigma_b_trained[cd$sigma_b == b],
+                 tolerance = 1e-12)
+    ones[[as.character(b)]] <- one
   }
+  # the chosen candidate's recipe is the one its sigma_b alone gives
+  one <- ones[[as.character(cd$sigma_b[both$chosen])]]
+  expect_equal(one$sigma_b, both$sigma_b)
+  expect_equal(unclass(kare_kernel(both, threads = 1)), unclass(kare_kernel(one, threads = 1)),
+               tolerance = 1e-12, ignore_attr = TRUE)
+  expect_equal(kare_kernel(both, newdata = d$G[91:100, ], threads = 1),
+               kare_kernel(one, newdata = d$G[91:100, ], threads = 1), tolerance = 1e-12,
+               ignore_attr = TRUE)
   # sigma_b = 0 stays 0; sigma_b > 0 is trained
+  expect_equal(cd$sigma_b_trained[cd$sigma_b == 0], rep(0, 4))
+  expect_true(all(abs(cd$sigma_b_trained[cd$sigma_b == 0.5] - 0.5) > 1e-4))
+  expect_equal(both$sigma_b, cd$sigma_b_trained[both$chosen])
+  expect_equal(both$sigma_w, cd$sigma_w_trained[both$chosen])
   tr <- both$trace
-  expect_true(all(tr$candidate %in% seq_len(nrow(cd))))
+  expect_equal(sort(unique(tr$candidate)), seq_len(nrow(cd)))
   expect_equal(tr$sigma_b, cd$sigma_b[tr$candidate])
-  if (both$candidates$sigma_b[both$chosen] == 0) expect_equal(both$sigma_b, 0)
-  else expect_false(isTRUE(all.equal(both$sigma_b, 0.5)))
-  expect_output(print(both), "sigma_b start")
+  expect_equal(tr$kare[tr$step == 0], cd$kare_start)
+  expect_output(print(both), "sigma_b start.*sigma_b trained")
+  expect_false(any(grepl("sigma_b start", capture.output(print(ones[[1]])))))
+  # with a hold-out, the candidate of the smallest held-out error
+  set.seed(9)
+  v <- ntk_kare(X, y, depth = 1, sigma_b = c(0, 0.5), steps = 4, validation = 0.25,
+                threads = 1)
+  expect_equal(nrow(v$candidates), 2L)
+  expect_equal(v$chosen, which.min(v$candidates$validation))
+  # network mode: biases or none, each from the network ntk_kernel() would draw
+  set.seed(10)
+  nw <- ntk_kare(X, y, depth = 1, width = 8, sigma_b = c(0, 0.5), steps = 3, threads = 1)
+  expect_equal(nrow(nw$candidates), 2L)
+  for (b in c(0, 0.5)) {
+    set.seed(10)
+    n1 <- ntk_kare(X, y, depth = 1, width = 8, sigma_b = b, steps = 3, threads = 1)
+    expect_equal(unname(n1$kare), nw$candidates$kare[nw$candidates$sigma_b == b],
+                 tolerance = 1e-12)
+  }
+  expect_output(print(nw), "sigma_b")
   pdf(NULL)
   on.exit(dev.off())
   expect_invisible(plot(both, which = 1))
@@ -335,7 +368,7 @@ test_that("validation holds individuals out and keeps the parameters of the best
   expect_length(f$heldout, round(0.25 * length(d$tr)))
   expect_true(all(c("validation") %in% names(f$trace)))
   expect_equal(f$chosen, which.min(f$candidates$validation))
-  v <- f$trace$validation[f$trace$depth == f$depth]
+  v <- f$trace$validation[f$trace$candidate == f$chosen]
   expect_true(min(v, na.rm = TRUE) <= v[1])
   expect_error(ntk_kare(d$G[1:40, ], d$y[1:40], validation = 0.7), "`validation`")
 })

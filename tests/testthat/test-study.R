@@ -166,40 +166,47 @@ test_that("summary() gives the medians and quartiles of the table", {
 })
 
 test_that("summary(baseline =) gives the paired differences replicate by replicate", {
-  set.seed(2)
-  st <- tiny_study(methods = c("ntk_krr", "mlp", "gblup"))
-  # a known table: replace the correlations, drop one MLP replicate (a failed fit)
-  st$cor <- c(0.1, 0.5, 0.3, 0.2, 0.7, 0.2, 0.4, 0.4, 0.9, 0.0, 0.6, 0.6)[seq_len(nrow(st))]
-  mlp1 <- which(st$method == "mlp" & st$rep == 1 & st$p == st$p[1])
-  st$cor[mlp1] <- NA
-  s <- summary(st, baseline = "mlp")
-  expect_true(all(c("pairs", "diff_mean", "diff_se", "diff_median", "wins") %in% names(s)))
-  for (i in seq_len(nrow(s))) {
-    d <- st[st$p == s$p[i] & st$method == s$method[i], ]
-    b <- st[st$p == s$p[i] & st$method == "mlp", ]
-    dd <- d$cor - b$cor[match(d$rep, b$rep)]
-    dd <- dd[!is.na(dd)]
-    expect_equal(s$pairs[i], length(dd))
-    if (length(dd)) {
-      expect_equal(s$diff_mean[i], mean(dd))
-      expect_equal(s$diff_median[i], median(dd))
-      expect_equal(s$wins[i], mean(dd > 0) + 0.5 * mean(dd == 0))
-    }
-    if (length(dd) > 1) expect_equal(s$diff_se[i], sd(dd) / sqrt(length(dd)))
-    else expect_true(is.na(s$diff_se[i]))
-  }
-  # the baseline against itself: differences 0, half the pairs "won"
-  sb <- s[s$method == "mlp", ]
-  expect_true(all(sb$diff_mean == 0 & sb$wins == 0.5))
-  expect_equal(s$pairs[s$method == "mlp" & s$p == st$p[1]], 1L)
-  # a first replicate where the MLP failed is not paired
-  expect_equal(s$pairs[s$method == "ntk_krr" & s$p == st$p[1]], 1L)
+  # a table written out by hand, rows shuffled: pairing is by replicate, not by row
+  df <- data.frame(rep = rep(1:3, 4), p = rep(c(10, 20), each = 6),
+                   method = factor(rep(rep(c("a", "b"), each = 3), 2), c("a", "b", "c")),
+                   cor = c(0.5, 0.3, 0.6, 0.4, 0.3, NA, 0.2, 0.1, 0.4, 0.3, 0.5, 0.1),
+                   mse = 1, seconds = 1, constant = FALSE)
+  df <- df[c(7, 2, 12, 5, 1, 9, 4, 11, 3, 8, 6, 10), ]
+  st <- structure(df, class = c("ntk_study", "data.frame"))
+  s <- summary(st, baseline = "b")
+  a10 <- s[s$method == "a" & s$p == 10, ]
+  a20 <- s[s$method == "a" & s$p == 20, ]
+  # p = 10: differences 0.1, 0 (replicate 3 of b failed)
+  expect_equal(a10$pairs, 2L)
+  expect_equal(a10$diff_mean, 0.05)
+  expect_equal(a10$diff_se, 0.05)
+  expect_equal(a10$diff_median, 0.05)
+  expect_equal(a10$wins, 0.75)
+  # p = 20: differences -0.1, -0.4, 0.3
+  expect_equal(a20$pairs, 3L)
+  expect_equal(a20$diff_mean, -0.2 / 3)
+  expect_equal(a20$diff_se, 0.2027588, tolerance = 1e-6)
+  expect_equal(a20$diff_median, -0.1)
+  expect_equal(a20$wins, 1 / 3)
+  # the baseline against itself
+  b <- s[s$method == "b", ]
+  expect_equal(b$pairs, c(2L, 3L))
+  expect_equal(b$diff_mean, c(0, 0))
+  expect_equal(b$wins, c(0.5, 0.5))
   expect_output(print(s), "diff_mean")
-  # without baseline: the columns as before
   expect_false("diff_mean" %in% names(summary(st)))
-  expect_error(summary(st, baseline = "ntk_lmm"), "baseline")
-  expect_error(summary(st, baseline = c("mlp", "gblup")), "baseline")
-  expect_error(summary(st, baseline = 1), "baseline")
+  expect_equal(summary(st, baseline = factor("b"))$diff_mean, s$diff_mean)
+  # a method of the factor's levels with no rows, another name, bad types
+  expect_error(summary(st, baseline = "c"), "`baseline`")
+  expect_error(summary(st, baseline = "mlp"), "`baseline`.*\"a\", \"b\"")
+  expect_error(summary(st, baseline = c("a", "b")), "`baseline`")
+  expect_error(summary(st, baseline = 1), "`baseline`")
+  expect_error(summary(st, baseline = NA_character_), "`baseline`")
+  # a real study: the columns are there and the baseline's own rows are 0
+  set.seed(2)
+  sr <- summary(tiny_study(methods = c("ntk_krr", "gblup")), baseline = "gblup")
+  expect_equal(sr$diff_mean[sr$method == "gblup"], c(0, 0))
+  expect_true(all(is.finite(sr$diff_mean)))
 })
 
 test_that("genotypes can be sampled from a user matrix", {
