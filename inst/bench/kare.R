@@ -26,6 +26,7 @@
 #                   replicates: the method "ntk_kare_net"
 #   --out=FILE.rds  save the study's table (all replicates)
 #   --skip-cost     skip parts (1) and (3)
+#   --skip-study    skip part (2)
 # The study prints medians and, per method, the paired difference in test correlation
 # from the MLP on the same replicates (summary(st, baseline = "mlp")): mean, its SE, and
 # the fraction of replicates won.
@@ -44,9 +45,33 @@
 #   cosh, 50 reps (`kare.R 50 150 2 256 scale,projection cosh`, 5848 s at load 5-7):
 #   NTK-KARE .555 / .458 / .233, NTK-KRR .531 / .293 / .055, MLP .561 / .378 / .036,
 #   GBLUP .119 / .012 / .000; seconds per fit NTK-KARE 14 / 31 / 34, MLP 0.3-0.7
-#   network mode, s per step (p = 100, depth 2), width 64 / 256 / 1024: n = 500 .06 / .13
-#   / .61, n = 1000 .39 / .63 / 1.82, n = 2000 2.5 / 3.0 / 5.8; one network fit (width
-#   64, 100 steps, batches of 256) 5.2 s, KARE .994 -> .281, test r .132 -> .164
+# Measured 2026-12-02, the two studies side by side, 1 thread each (load average ~2-4),
+# seed 2025 (settings chosen on 10 replicates of seed 2024 beforehand), candidates
+# sigma_b 0 and 1 x (scale map, rank-1 and rank-2 projection), depth 2, plus network mode
+# (width 64, sigma_b 0, lr 0.01):
+#   `kare.R 50 150 2 256 scale,projection ricker --seed=2025 --sigma_b=0,1 --network=64
+#    --skip-cost` (3100 s) and the same with cosh (3136 s):
+#   Ricker, median test r at p = 20 / 50 / 100: NTK-KARE .677 / .617 / .403, network
+#   mode .576 / .361 / .170, NTK-KRR .502 / .304 / .187, MLP .601 / .420 / .158, GBLUP
+#   .254 / .211 / .158; paired difference from the MLP, mean (SE), wins: NTK-KARE
+#   +.070 (.005) 94%, +.191 (.024) 94%, +.134 (.039) 66%; network mode -.033 (.004) 6%,
+#   -.042 (.018) 22%, +.018 (.015) 50%
+#   cosh: NTK-KARE .622 / .463 / .131, network mode .537 / .389 / .146, NTK-KRR .530 /
+#   .269 / .061, MLP .566 / .333 / .062, GBLUP .114 / .000 / .000; paired: NTK-KARE
+#   +.069 (.009) 92%, +.116 (.029) 70%, +.096 (.031) 58%; network mode -.006 (.007)
+#   38%, +.060 (.023) 52%, +.076 (.016) 76%
+#   seconds per fit (1 thread, 2 jobs on 2 cores): NTK-KARE 16-19 (6 candidates),
+#   network mode 1.8-2.1, NTK-KRR 0.3, MLP 0.1-0.3
+#   `kare.R 3 150 2 256 --skip-study` (2 threads, quiet machine, load average < 1):
+#   one fit n = 1000, p = 100, depth 2, scale map: 150 steps in batches of 256 3.65 s
+#   (KARE .932 -> .539), 30 full-batch steps 14.0 s
+#   network mode, s per step (p = 100, depth 2), width 64 / 256 / 1024: n = 500 .047 /
+#   .070 / .424, n = 1000 .260 / .432 / 1.16, n = 2000 1.94 / 2.13 / 4.08, n = 4000
+#   11.0 / 11.4 / 16.1; analytic mode (scale map) per step n = 500 / 1000 / 2000 / 4000:
+#   .054 / .360 / 2.30 / 11.6 s, 1.74 / 2.32 / 2.20 / 1.32 x one eigen() of n x n (the
+#   O(n^3) floor: .031 / .155 / 1.04 / 8.76 s); network width 64 1.26-1.86 x the floor;
+#   one network fit (width 64, 100 steps, batches of 256) 2.6 s, KARE .994 -> .281,
+#   test r .132 -> .164
 args <- commandArgs(trailingOnly = TRUE)
 opts <- grep("^--", args, value = TRUE)
 args <- args[!args %in% opts]
@@ -56,9 +81,9 @@ opt <- function(name, default) {
 }
 known <- c("seed", "p", "sigma_b", "network", "network_lr", "network_sigma_b", "out")
 bad <- opts[!(sub("=.*", "", sub("^--", "", opts)) %in% known & grepl("=", opts)) &
-            opts != "--skip-cost"]
+            !opts %in% c("--skip-cost", "--skip-study")]
 if (length(bad)) stop("unknown option(s) ", paste(bad, collapse = " "), "; known: ",
-                      paste0("--", known, "=", collapse = " "), " --skip-cost")
+                      paste0("--", known, "=", collapse = " "), " --skip-cost --skip-study")
 seed <- as.integer(opt("seed", "2024"))
 sigma_b <- as.numeric(strsplit(opt("sigma_b", "0"), ",")[[1L]])   # candidates
 net_sigma_b <- as.numeric(strsplit(opt("network_sigma_b", "0"), ",")[[1L]])
@@ -67,6 +92,7 @@ net_width <- as.numeric(opt("network", "0"))       # > 0: network mode in the st
 net_lr <- as.numeric(opt("network_lr", "0.01"))
 out_file <- opt("out", "")
 skip_cost <- "--skip-cost" %in% opts
+skip_study <- "--skip-study" %in% opts
 reps <- if (length(args) >= 1L) as.integer(args[1L]) else 3L
 steps <- if (length(args) >= 2L) as.integer(args[2L]) else 30L
 depth <- if (length(args) >= 3L) eval(parse(text = args[3L])) else 2L
@@ -107,6 +133,7 @@ cat("\n")
 }
 
 ## (2) study --------------------------------------------------------------------------
+if (!skip_study) {
 t0 <- proc.time()[["elapsed"]]
 st <- ntk_study(model = model, n = 1000, p = ps, reps = reps, seed = seed,
                 methods = c("ntk_krr", "ntk_kare", "mlp", "gblup"), threads = thr,
@@ -148,6 +175,7 @@ print(wide("seconds_median"))
 if (model == "ricker")
   cat("\nIssue 10 (Ricker, median correlation): untrained NTK-KRR .51 / .32 / .19, MLP .61 / .45 / .13,",
       "oracle .70 at p = 20 / 50 / 100\n")
+}
 
 ## (3) network mode: seconds per training step (one KARE value + gradient through the
 ## factorised empirical NTK) against n and width; p = 100, depth 2 -------------------
