@@ -172,6 +172,7 @@ cv_kernels <- function(G, methods, depth, threads) {
 # Memory: the linear kernel is turned into the distances and then the kernel in place,
 # column by column (outer() and the upper.tri() masks would make five n x n temporaries);
 # the result carries no recipe (it is not the GRM's).
+# (Written out here and in gaussian_fold(): a helper taking L would copy it, n^2 more.)
 gaussian_kernel <- function(G, threads) {
   L <- grm(G, threads = threads)
   attributes(L) <- list(dim = dim(L), dimnames = dimnames(L))
@@ -255,7 +256,7 @@ cv_fold <- function(task, cfg) {
       for (d in cfg$depth) {
         label <- if (length(cfg$depth) > 1L) paste0(m, "_d", d) else m
         builder <- function(G) ntk_kernel(G, depth = d, threads = cfg$threads)
-        release()
+        if (d != cfg$depth[1L]) release()     # (released before the first depth above)
         secs <- study_time({
           k <- kern(paste0("ntk", d), builder)
           p <- if (m == "ntk_lmm") lmm_pred(k) else {
@@ -312,11 +313,8 @@ gaussian_fold <- function(G, tr, te, threads) {
   attributes(Ls) <- list(dim = dim(Ls), dimnames = dimnames(Ls))
   for (j in seq_len(ncol(L))) L[, j] <- gaussian_d2(dtr, dtr[j], L[, j])
   h <- upper_median(L)
-  for (j in seq_len(ncol(Ls))) Ls[, j] <- gaussian_d2(dte, dtr[j], Ls[, j])
-  for (j in seq_len(ncol(L))) {
-    L[, j] <- exp(-L[, j] / h)
-    Ls[, j] <- exp(-Ls[, j] / h)
-  }
+  for (j in seq_len(ncol(L))) L[, j] <- exp(-L[, j] / h)
+  for (j in seq_len(ncol(Ls))) Ls[, j] <- exp(-gaussian_d2(dte, dtr[j], Ls[, j]) / h)
   list(K = L, Ks = Ls)
 }
 

@@ -245,7 +245,7 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   grp <- kare_check_groups(groups, ngroups, ncol(X), map, network)
   check_memory(mem_kare(n, ncol(X), depth, map,
                         if (is.numeric(rank)) pmin(rank, ncol(X)) else 1, width,
-                        validation, ncol(Z), convert), "X",
+                        validation, convert), "X",
                sprintf("KARE training of %s on %d individuals (kernels, decomposition, adjoints)",
                        if (network) "a network" else "the analytic NTK", n))
   prep <- prepare_genotypes(X, NULL, standardize, threads)
@@ -261,13 +261,14 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   }
   # the candidates: depth x map (x rank for a projection) x sigma_b, each trained from
   # its start
-  cfg <- do.call(rbind, lapply(depth, function(L) do.call(rbind, lapply(map, function(m)
-    do.call(rbind, lapply(sigma_b, function(b)
-      data.frame(depth = L, map = m, rank = if (m == "projection") rank else NA_integer_,
-                 sigma_b = b, stringsAsFactors = FALSE)))))))
-  cfg <- cfg[order(cfg$depth, match(cfg$map, map), cfg$rank, cfg$sigma_b,
-                   na.last = TRUE), , drop = FALSE]
-  rownames(cfg) <- NULL
+  cfg <- do.call(rbind, lapply(depth, function(L) do.call(rbind, lapply(map, function(m) {
+    g <- expand.grid(sigma_b = sigma_b,
+                     rank = if (m == "projection") rank else NA_integer_)
+    data.frame(depth = L, map = m, rank = g$rank, sigma_b = g$sigma_b,
+               stringsAsFactors = FALSE)
+  }))))
+  lab <- vapply(seq_len(nrow(cfg)), function(i) kare_label(cfg[i, ], length(sigma_b) > 1L),
+                "")
   # projection starts: N(0, 1) p x r, drawn once per rank, in increasing rank
   P0 <- list()
   if ("projection" %in% map)
@@ -305,7 +306,7 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
       function(theta) kare_heldout(theta, L, ctx, prep$X[vi, , drop = FALSE], y[vi],
                                    Z[vi, , drop = FALSE])
     r <- kare_optimise(theta0, evalf, length(ti), batch, optimizer, lr, steps, verbose,
-                       kare_label(cfg[i, ], length(sigma_b) > 1L), monitor = monitor,
+                       lab[i], monitor = monitor,
                        every = max(1L, steps %/% 25L))
     r$theta0 <- theta0
     r
@@ -319,7 +320,8 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
   th <- res[[best]]$theta
   L <- cfg$depth[best]
   ctx <- ctx_of(best)
-  par <- kare_unpack(th, ctx, L)
+  fin <- lapply(seq_along(res), function(i) kare_unpack(res[[i]]$theta, ctx_of(i), cfg$depth[i]))
+  par <- fin[[best]]
   relevance <- numeric(ncol(X))
   rel_kept <- switch(ctx$map, network = sqrt(colMeans(par$W1^2)), scale = par$s,
                      projection = sqrt(rowMeans(par$P^2)))
@@ -336,15 +338,12 @@ ntk_kare <- function(X, y, depth = 1:3, map = "scale", rank = 1:2,
                    map_param = switch(ctx$map, network = NULL, scale = par$s,
                                       projection = par$P),
                    weights = if (network) th, rank = ctx$rank, genotypes = X)
-  fin <- lapply(seq_along(res), function(i) kare_unpack(res[[i]]$theta, ctx_of(i), cfg$depth[i]))
   cfg$sigma_w_trained <- vapply(fin, function(f) f$sw, 0)
   cfg$sigma_b_trained <- vapply(fin, function(f) f$sb, 0)
   cfg$kare_start <- vapply(res, function(r) r$kare_start, 0)
   cfg$kare <- finals
   if (length(vi)) cfg$validation <- vals
   cfg$stopped <- vapply(res, function(r) r$stopped, "")
-  lab <- vapply(seq_len(nrow(cfg)), function(i) kare_label(cfg[i, ], length(sigma_b) > 1L),
-                "")
   out <- list(call = cl, depth = L, depths = depth, candidates = cfg, chosen = best,
               kare = stats::setNames(finals, lab),
               kare_start = stats::setNames(cfg$kare_start, lab),
@@ -765,7 +764,7 @@ print.ntk_kare <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   cd <- x$candidates
   tab <- data.frame(depth = cd$depth, map = cd$map,
                     rank = ifelse(is.na(cd$rank), "", cd$rank),
-                    `sigma_b start` = if (is.null(cd$sigma_b)) 0 else cd$sigma_b,
+                    `sigma_b start` = cd$sigma_b,
                     untrained = cd$kare_start, check.names = FALSE,
                     trained = cd$kare, chosen = ifelse(seq_len(nrow(cd)) == x$chosen, "*", ""),
                     stopped = ifelse(is.na(cd$stopped), "", cd$stopped))
@@ -813,12 +812,9 @@ plot.ntk_kare <- function(x, which = 1:2, ...) {
     graphics::plot(tr$step[ok], tr$kare[ok], type = "n", xlab = "step", ylab = "KARE",
                    main = "KARE during training", ...)
     cd <- x$candidates
-    sbl <- !is.null(cd$sigma_b) && length(unique(cd$sigma_b)) > 1L
-    labs <- vapply(seq_len(nrow(cd)), function(i) kare_label(cd[i, ], sbl), "")
+    labs <- names(x$kare)                      # the candidates' labels
     for (i in seq_len(nrow(cd))) {
-      s <- if (!is.null(tr$candidate)) tr[tr$candidate == i & ok, ] else   # older objects
-        tr[tr$depth == cd$depth[i] & tr$map == cd$map[i] &
-           (is.na(cd$rank[i]) | tr$rank %in% cd$rank[i]) & ok, ]
+      s <- tr[tr$candidate == i & ok, ]
       graphics::lines(s$step, s$kare, col = i, lwd = if (i == x$chosen) 2 else 1)
     }
     graphics::legend("topright", legend = labs, col = seq_len(nrow(cd)), lty = 1, bty = "n")

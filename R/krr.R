@@ -233,7 +233,7 @@ ntk_krr.default <- function(y, K, lambda = NULL, nfolds = 5, foldid = NULL,
     X <- mi$X
     attr(X, "covariate_spec") <- attr(Xm, "covariate_spec")
   }
-  krr_check_memory(Y, K, Xm, criterion, offset, lambda, nlambda, nfolds, foldid, spectral)
+  krr_check_memory(Y, Xm, criterion, offset, lambda, nlambda, nfolds, foldid, spectral)
   # cross-validation of every trait with the same observed individuals at once: the folds
   # are drawn once and each fold's decomposition serves all of them
   pre <- vector("list", ncol(Y))

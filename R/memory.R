@@ -31,7 +31,7 @@ check_memory <- function(bytes, arg, what) {
     need <- bytes / 1024^3
     stop_arg(arg, "needs about ", format_gb(need), " GB of memory for ", what,
              ", more than the limit of ", format_gb(lim), " GB; raise it with ",
-             "options(ntkgen.max_kernel_gb = ", format_gb(max(ceiling(need * 1.25), need)),
+             "options(ntkgen.max_kernel_gb = ", format_gb(ceiling(need * 1.25)),
              ") if the machine has the memory.")
   }
   invisible(bytes)
@@ -224,7 +224,7 @@ mem_mlp_nparams <- function(p, hidden, batch_norm = TRUE) {
 # Held-out monitoring (validation > 0): the training kernel, its factor and the
 # test-by-train block, less than an evaluation.
 mem_kare <- function(n, p, depth = 1L, map = "scale", rank = 1L, width = Inf,
-                     validation = 0, q = 1L, convert = FALSE) {
+                     validation = 0, convert = FALSE) {
   n <- as.numeric(n); p <- as.numeric(p)
   nv <- if (validation > 0) max(2, round(validation * n)) else 0
   ntr <- n - nv
@@ -311,7 +311,7 @@ lmm_check_memory <- function(Y, X, q, method, spectral) {
 
 # ntk_krr(): the arguments as the user gave them (lambda, nlambda, nfolds, foldid not yet
 # checked: anything unusable counts as the default, and is refused by its own check).
-krr_check_memory <- function(Y, K, X, criterion, offset, lambda, nlambda, nfolds, foldid,
+krr_check_memory <- function(Y, X, criterion, offset, lambda, nlambda, nfolds, foldid,
                              spectral) {
   n <- nrow(Y)
   nob <- colSums(!is.na(Y))
@@ -332,12 +332,6 @@ krr_check_memory <- function(Y, K, X, criterion, offset, lambda, nlambda, nfolds
 
 # ---- ntk_cv() and ntk_study(): through what they call -----------------------------------
 
-# An argument of a method's list (lmm_args, krr_args, ...) or its default.
-arg_or <- function(args, name, default) {
-  v <- args[[name]]
-  if (is.null(v)) default else v
-}
-
 # The peak of method m fitted on ntr training individuals and predicting nte, beyond its
 # training kernel (given; for "mlp" and "ntk_kare" none): what ntk_cv() and ntk_study()
 # call.  p SNPs, q fixed-effect columns (intercept included), spectral: a decomposition
@@ -345,28 +339,28 @@ arg_or <- function(args, name, default) {
 mem_method <- function(m, ntr, nte, p, q = 1L, lmm_args = list(), krr_args = list(),
                        mlp_args = list(), kare_args = list(), spectral = FALSE) {
   ntr <- as.numeric(ntr); nte <- as.numeric(nte)
-  lmm <- function() mem_lmm(ntr, ntr, 1L, q, arg_or(lmm_args, "method", "minque1"), 1L,
+  lmm <- function() mem_lmm(ntr, ntr, 1L, q, lmm_args[["method"]] %||% "minque1", 1L,
                             spectral)
   switch(m,
     gblup = , ntk_lmm = , rkhs = lmm(),
     ntk_krr = {
-      crit <- arg_or(krr_args, "criterion", "cv")
-      nf <- arg_or(krr_args, "nfolds", 5)
-      mem_krr(ntr, ntr, crit, arg_or(krr_args, "nlambda", 41L),
+      crit <- krr_args[["criterion"]] %||% "cv"
+      nf <- krr_args[["nfolds"]] %||% 5
+      mem_krr(ntr, ntr, crit, krr_args[["nlambda"]] %||% 41L,
               if (crit == "cv") krr_largest_train(ntr, nf), q,
-              identical(arg_or(krr_args, "offset", "ols"), "gls"), 1L, spectral)
+              identical(krr_args[["offset"]] %||% "ols", "gls"), 1L, spectral)
     },
     mlp = d8((ntr + nte) * p) +
-      mem_mlp(ntr, p, arg_or(mlp_args, "hidden", c(50, 30)),
-              arg_or(mlp_args, "batch_size", 32L), arg_or(mlp_args, "validation", 0.1),
-              arg_or(mlp_args, "batch_norm", TRUE), arg_or(mlp_args, "dropout", 0.2)),
+      mem_mlp(ntr, p, mlp_args[["hidden"]] %||% c(50, 30),
+              mlp_args[["batch_size"]] %||% 32L, mlp_args[["validation"]] %||% 0.1,
+              mlp_args[["batch_norm"]] %||% TRUE, mlp_args[["dropout"]] %||% 0.2),
     ntk_kare = {
-      dp <- arg_or(kare_args, "depth", 1:3)
-      mp <- arg_or(kare_args, "map", "scale")
-      rk <- arg_or(kare_args, "rank", 1:2)
-      w <- arg_or(kare_args, "width", Inf)
+      dp <- kare_args[["depth"]] %||% 1:3
+      mp <- kare_args[["map"]] %||% "scale"
+      rk <- kare_args[["rank"]] %||% 1:2
+      w <- kare_args[["width"]] %||% Inf
       d8((ntr + nte) * p) +
-        max(mem_kare(ntr, p, dp, mp, rk, w, arg_or(kare_args, "validation", 0), q),
+        max(mem_kare(ntr, p, dp, mp, rk, w, kare_args[["validation"]] %||% 0),
             mem_kare_kernel(ntr, 0, p, max(dp), mp[1L], max(rk), w) +
               max(mem_krr(ntr, ntr, "kare", 41L, NULL, q, TRUE),
                   mem_kare_kernel(ntr, nte, p, max(dp), mp[1L], max(rk), w)))

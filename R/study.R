@@ -587,19 +587,17 @@ summary.ntk_study <- function(object, baseline = NULL, ...) {
     unname(stats::quantile(x, pr, na.rm = TRUE, type = 7))
   rows <- lapply(seq_len(nrow(keys)), function(i) {
     d <- df[df$p == keys$p[i] & df$method == keys$method[i], ]
-    data.frame(p = keys$p[i], method = keys$method[i], reps = sum(!is.na(d$cor)),
-               constant = sum(d$constant %in% TRUE),
-               cor_median = q(d$cor, 0.5), cor_q25 = q(d$cor, 0.25),
-               cor_q75 = q(d$cor, 0.75), cor_iqr = q(d$cor, 0.75) - q(d$cor, 0.25),
-               mse_median = q(d$mse, 0.5), seconds_median = q(d$seconds, 0.5))
-  })
-  if (!is.null(baseline)) rows <- lapply(seq_len(nrow(keys)), function(i) {
-    d <- df[df$p == keys$p[i] & df$method == keys$method[i], c("rep", "cor")]
-    b <- df[df$p == keys$p[i] & df$method == baseline, c("rep", "cor")]
-    dd <- d$cor - b$cor[match(d$rep, b$rep)]
+    row <- data.frame(p = keys$p[i], method = keys$method[i], reps = sum(!is.na(d$cor)),
+                      constant = sum(d$constant %in% TRUE),
+                      cor_median = q(d$cor, 0.5), cor_q25 = q(d$cor, 0.25),
+                      cor_q75 = q(d$cor, 0.75), cor_iqr = q(d$cor, 0.75) - q(d$cor, 0.25),
+                      mse_median = q(d$mse, 0.5), seconds_median = q(d$seconds, 0.5))
+    if (is.null(baseline)) return(row)
+    b <- df[df$p == keys$p[i] & df$method == baseline, ]
+    dd <- d$cor - b$cor[match(d$rep, b$rep)]          # paired by replicate
     dd <- dd[!is.na(dd)]
     np <- length(dd)
-    cbind(rows[[i]], pairs = np,
+    cbind(row, pairs = np,
           diff_mean = if (np) mean(dd) else NA_real_,
           diff_se = if (np > 1L) stats::sd(dd) / sqrt(np) else NA_real_,
           diff_median = if (np) stats::median(dd) else NA_real_,

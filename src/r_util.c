@@ -219,7 +219,6 @@ void ntk_progress(double fraction)
 }
 
 /* See r_util.h. */
-/* See r_util.h. */
 ntk_arch ntk_arg_arch(SEXP depth_, SEXP sw_, SEXP sb_, SEXP threads_, int min_depth)
 {
   ntk_arch a;
@@ -233,6 +232,7 @@ ntk_arch ntk_arg_arch(SEXP depth_, SEXP sw_, SEXP sb_, SEXP threads_, int min_de
   return a;
 }
 
+/* See r_util.h. */
 void ntk_arg_kernel_spec(SEXP kind_, SEXP depth_, SEXP width_, SEXP sw_, SEXP sb_, SEXP n_init_,
                          SEXP normalize_, SEXP threads_, ntk_kernel_spec *k)
 {

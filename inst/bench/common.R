@@ -57,6 +57,29 @@ local({
   }
 })
 
+## command-line options ---------------------------------------------------------------
+# The script's arguments split into positional ones (`args`), `--name=value` options
+# (`opts`, a named list of strings; the last of a repeated name wins) and bare
+# `--flag`s among `flags` (`flags`, without the dashes); an option not in `known` or a
+# flag not in `flags` is an error naming it.
+bench_args <- function(known, flags = character()) {
+  argv <- commandArgs(trailingOnly = TRUE)
+  is_opt <- grepl("^--", argv)
+  o <- argv[is_opt]
+  fl <- o[o %in% paste0("--", flags)]
+  o <- o[!o %in% fl]
+  kv <- regmatches(o, regexec("^--([A-Za-z_]+)=(.*)$", o))
+  bad <- o[lengths(kv) != 3L]
+  unknown <- setdiff(vapply(kv[lengths(kv) == 3L], `[`, "", 2L), known)
+  if (length(bad) || length(unknown))
+    stop("unknown option(s) ", paste(c(bad, sprintf("--%s", unknown)), collapse = " "),
+         "; known: ", paste(c(sprintf("--%s=", known), sprintf("--%s", flags)), collapse = " "))
+  kv <- rev(kv)                                       # the last of a repeated name wins
+  opts <- stats::setNames(lapply(kv, `[`, 3L), vapply(kv, `[`, "", 2L))
+  list(args = argv[!is_opt], opts = opts[!duplicated(names(opts))],
+       flags = sub("^--", "", fl))
+}
+
 ## thread pinning (ntkgen's own threads; BLAS threads: see above) -------------------
 bench_threads <- function(default = NULL) {
   v <- Sys.getenv("NTKGEN_BENCH_THREADS")

@@ -72,18 +72,16 @@
 #   O(n^3) floor: .031 / .155 / 1.04 / 8.76 s); network width 64 1.26-1.86 x the floor;
 #   one network fit (width 64, 100 steps, batches of 256) 2.6 s, KARE .994 -> .281,
 #   test r .132 -> .164
-args <- commandArgs(trailingOnly = TRUE)
-opts <- grep("^--", args, value = TRUE)
-args <- args[!args %in% opts]
-opt <- function(name, default) {
-  v <- sub(paste0("^--", name, "="), "", grep(paste0("^--", name, "="), opts, value = TRUE))
-  if (length(v)) v[length(v)] else default
-}
-known <- c("seed", "p", "sigma_b", "network", "network_lr", "network_sigma_b", "out")
-bad <- opts[!(sub("=.*", "", sub("^--", "", opts)) %in% known & grepl("=", opts)) &
-            !opts %in% c("--skip-cost", "--skip-study")]
-if (length(bad)) stop("unknown option(s) ", paste(bad, collapse = " "), "; known: ",
-                      paste0("--", known, "=", collapse = " "), " --skip-cost --skip-study")
+bench_dir <- local({
+  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
+  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
+})
+source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
+cl <- bench_args(c("seed", "p", "sigma_b", "network", "network_lr", "network_sigma_b",
+                   "out"), flags = c("skip-cost", "skip-study"))
+args <- cl$args
+opt <- function(name, default) if (is.null(cl$opts[[name]])) default else cl$opts[[name]]
 seed <- as.integer(opt("seed", "2024"))
 sigma_b <- as.numeric(strsplit(opt("sigma_b", "0"), ",")[[1L]])   # candidates
 net_sigma_b <- as.numeric(strsplit(opt("network_sigma_b", "0"), ",")[[1L]])
@@ -91,8 +89,8 @@ ps <- as.numeric(strsplit(opt("p", "20,50,100"), ",")[[1L]])
 net_width <- as.numeric(opt("network", "0"))       # > 0: network mode in the study too
 net_lr <- as.numeric(opt("network_lr", "0.01"))
 out_file <- opt("out", "")
-skip_cost <- "--skip-cost" %in% opts
-skip_study <- "--skip-study" %in% opts
+skip_cost <- "skip-cost" %in% cl$flags
+skip_study <- "skip-study" %in% cl$flags
 reps <- if (length(args) >= 1L) as.integer(args[1L]) else 3L
 steps <- if (length(args) >= 2L) as.integer(args[2L]) else 30L
 depth <- if (length(args) >= 3L) eval(parse(text = args[3L])) else 2L
@@ -100,12 +98,6 @@ batch <- if (length(args) >= 4L && args[4L] != "full") as.integer(args[4L]) else
   if (length(args) >= 4L) NULL else 256L
 maps <- strsplit(if (length(args) >= 5L) args[5L] else "scale,projection", ",")[[1L]]
 model <- if (length(args) >= 6L) args[6L] else "ricker"
-bench_dir <- local({
-  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
-  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
-  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
-})
-source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
 thr <- bench_threads(2L)
 bench_machine(threads = thr)
 

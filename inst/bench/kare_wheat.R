@@ -79,20 +79,16 @@
 # falls .730 -> .709 (LD 5) or .676 (LD 20) while the test r falls; the held-out error
 # inside the training lines stops the damage but gains at most .006.
 # Needs the suggested package BGLR.  Loader, threads and the machine line: common.R.
-argv <- commandArgs(trailingOnly = TRUE)
-opt_i <- grepl("^--", argv)
-args <- argv[!opt_i]
-opts <- local({
-  o <- argv[opt_i]
-  kv <- regmatches(o, regexec("^--([A-Za-z_]+)=(.*)$", o))
-  bad <- lengths(kv) != 3L
-  if (any(bad)) stop("options are --name=value, not ", paste(o[bad], collapse = " "))
-  stats::setNames(lapply(kv, `[`, 3L), vapply(kv, `[`, "", 2L))
+bench_dir <- local({
+  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
+  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
 })
-known <- c("groups", "ngroups", "sigma_b", "penalty", "penalty_type", "lr", "out", "select",
-           "rule", "table")
-if (length(setdiff(names(opts), known)))
-  stop("unknown option(s): ", paste(setdiff(names(opts), known), collapse = ", "))
+source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
+cl <- bench_args(c("groups", "ngroups", "sigma_b", "penalty", "penalty_type", "lr", "out",
+                   "select", "rule", "table"))
+args <- cl$args
+opts <- cl$opts
 num_opt <- function(nm, default) if (is.null(opts[[nm]])) default else as.numeric(opts[[nm]])
 steps <- if (length(args) >= 1L) as.integer(args[1L]) else 50L
 depth <- if (length(args) >= 2L) eval(parse(text = args[2L])) else 2L
@@ -108,12 +104,6 @@ if (!groups_opt %in% c("snp", "one", "ld", "ld-average", "maf"))
   stop("--groups is one, ld, ld-average or maf")
 if (groups_opt %in% c("ld", "ld-average", "maf") && is.null(ngroups))
   stop("--groups=", groups_opt, " needs --ngroups")
-bench_dir <- local({
-  f <- grep("^--file=", commandArgs(FALSE), value = TRUE)
-  if (length(f)) dirname(gsub("~+~", " ", sub("^--file=", "", f[1L]), fixed = TRUE))
-  else Sys.getenv("NTKGEN_BENCH_DIR", system.file("bench", package = "ntkgen"))
-})
-source(file.path(bench_dir, "common.R"))  # loader, bench_time(), bench_machine(), threads
 thr <- bench_threads(1L)
 rkhs <- c(0.601, 0.494, 0.445, 0.524)     # Crossa et al. 2010, RKHS
 
